@@ -98,7 +98,9 @@ func startEtcd(tb ktesting.TB) (string, string) {
 	cfg.Name = "foresight-test"
 	cfg.Dir = dataDir
 	cfg.UnsafeNoFsync = true
-	cfg.LogLevel = zapcore.ErrorLevel.String()
+	// etcd reports its own orderly shutdown as errors; start-up failures
+	// still come back from StartEtcd.
+	cfg.LogLevel = zapcore.FatalLevel.String()
 	cfg.Logger = "zap"
 	clientURL, peerURL := freeLoopbackURL(tb), freeLoopbackURL(tb)
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
