@@ -15,7 +15,7 @@ api_pkg="${module}/pkg/apis/foresight/v1alpha1"
 out_pkg="${module}/pkg/generated"
 
 # foresight.dev API: deepcopy and CRD manifests.
-rm -f pkg/apis/foresight/v1alpha1/zz_generated.deepcopy.go manifests/crds/*.yaml
+rm -f pkg/apis/foresight/v1alpha1/zz_generated.deepcopy.go manifests/crds/foresight.dev_*.yaml
 go tool controller-gen \
   object:headerFile="${boilerplate}" \
   crd:crdVersions=v1 \

@@ -60,7 +60,7 @@ var (
 // New builds the plugin from its arguments and starts the informers of the
 // Foresight objects it reads; they stop with ctx.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
-	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "plugin", Name)
 	args, ok := obj.(*config.ForesightArgs)
 	if !ok {
 		return nil, fmt.Errorf("want args of type ForesightArgs, got %T", obj)
@@ -97,7 +97,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 		}
 	}
 	pl.pools.rebuild(logger)
-	logger.V(4).Info("Plugin ready", "args", args)
+	logger.V(4).Info("Plugin ready", "profileStalenessLimit", args.ProfileStalenessLimit.Duration, "scoreWeights", args.ScoreWeights)
 	return pl, nil
 }
 
@@ -211,8 +211,8 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 
 	w := pl.args.ScoreWeights
 	score := weighted([2]int64{cost, w.Cost}, [2]int64{util, w.Utilization})
-	if logger := klog.FromContext(ctx); logger.V(6).Enabled() {
-		logger.V(6).Info("Scored node", "pod", klog.KObj(pod), "node", klog.KObj(node), "tier", tier, "cost", cost, "utilization", util, "score", score)
+	if logger := klog.FromContext(ctx).V(6); logger.Enabled() {
+		logger.Info("Scored node", "pod", klog.KObj(pod), "node", klog.KObj(node), "tier", tier, "cost", cost, "utilization", util, "score", score)
 	}
 	return score, nil
 }

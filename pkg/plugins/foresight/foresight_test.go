@@ -178,7 +178,7 @@ func TestScore(t *testing.T) {
 		return s
 	}
 	fixedIdle, variableBusy, variableIdle := score(nodeInfo("fixed")), score(nodeInfo("variable", running)), score(nodeInfo("variable"))
-	if !(fixedIdle > variableBusy && variableBusy > variableIdle) {
+	if fixedIdle <= variableBusy || variableBusy <= variableIdle {
 		t.Errorf("want fixed (%d) > busy variable (%d) > idle variable (%d)", fixedIdle, variableBusy, variableIdle)
 	}
 	// Fixed, empty: cost 100, utilisation after placement (1/4 + 1/16)/2 = 15.6 → 15;
