@@ -1,0 +1,177 @@
+package foresight
+
+// This file is the allocation step of the design, as pure maths over
+// vectors: it has no framework imports and no I/O.
+
+// partitionView is a partition of one SLA class on one node, as the
+// placement maths sees it.
+type partitionView struct {
+	// Size is the capacity reserved for the partition.
+	Size Vector
+	// Demand is the sum of its members' predicted demands, assumed pods
+	// included.
+	Demand Vector
+}
+
+// poolPolicy is what a node's pool allows.
+type poolPolicy struct {
+	// MaxRatioPercent bounds the sum of partition sizes on a node, as a
+	// percentage of its allocatable; 100 for dedicated pools.
+	MaxRatioPercent int64
+	// HeadroomPercent is added to a partition's predicted demand.
+	HeadroomPercent int64
+	// MinSize, MaxSize and Step bound partition sizes; zero means unbounded
+	// (MaxSize) or no rounding (Step).
+	MinSize, MaxSize, Step Vector
+}
+
+// placementKind says how a pod fits a node.
+type placementKind int
+
+const (
+	// placeNone: the pod does not fit.
+	placeNone placementKind = iota
+	// placeExisting: an existing partition has room as it is.
+	placeExisting
+	// placeGrow: an existing partition grows within the node's budget.
+	placeGrow
+	// placeNew: a new partition fits within the node's budget.
+	placeNew
+)
+
+func (k placementKind) String() string {
+	switch k {
+	case placeExisting:
+		return "existing"
+	case placeGrow:
+		return "grow"
+	case placeNew:
+		return "new"
+	default:
+		return "none"
+	}
+}
+
+// placement is where a pod goes on a node.
+type placement struct {
+	Kind placementKind
+	// Partition is the index of the partition used, -1 for a new one.
+	Partition int
+	// Size is the partition's size once the pod is in it.
+	Size Vector
+	// Demand is the partition's predicted demand once the pod is in it.
+	Demand Vector
+	// Allocated is the sum of the node's partition sizes after the
+	// placement, and Budget what the pool allows.
+	Allocated, Budget Vector
+}
+
+// Reasons a pod does not fit a node.
+const (
+	ReasonTooLargeForPartitions = "pod's predicted demand exceeds the pool's maximum partition size"
+	ReasonPoolBudget            = "no partition of the pod's class has room and the node's pool budget is used up"
+)
+
+// budget is what a pool allows on a node: its allocatable times the
+// overcommit ratio.
+func budget(allocatable Vector, pol poolPolicy) Vector {
+	ratio := max(pol.MaxRatioPercent, 100)
+	var b Vector
+	for i := range allocatable {
+		b[i] = allocatable[i] * ratio / 100
+	}
+	return b
+}
+
+// sizeFor is the partition size for a predicted demand: the demand plus
+// headroom, rounded up to the step, at least the minimum size.
+func sizeFor(demand Vector, pol poolPolicy) Vector {
+	var s Vector
+	for i := range demand {
+		v := demand[i] + demand[i]*pol.HeadroomPercent/100
+		if st := pol.Step[i]; st > 0 && v%st != 0 {
+			v += st - v%st
+		}
+		s[i] = max(v, pol.MinSize[i])
+	}
+	return s
+}
+
+// place finds room on a node for a pod with predicted demand d, among the
+// node's partitions of the pod's class (others is the sum of the sizes of
+// the node's partitions of other classes): the existing partition it fits
+// best without growing, else the one that grows least within the node's
+// budget, else a new partition within the budget. It returns the reason
+// when the pod does not fit.
+func place(d Vector, partitions []partitionView, others, allocatable Vector, pol poolPolicy) (placement, string) {
+	limit := budget(allocatable, pol)
+	allocated := others
+	for _, p := range partitions {
+		allocated = allocated.Add(p.Size)
+	}
+	best := placement{Kind: placeNone, Partition: -1, Budget: limit}
+
+	// An existing partition with room: the tightest fit keeps the others'
+	// room for larger pods.
+	bestSlack := int64(-1)
+	for i, p := range partitions {
+		after := p.Demand.Add(d)
+		if !after.FitsIn(p.Size) {
+			continue
+		}
+		if s := slack(p.Size, after, allocatable); bestSlack < 0 || s < bestSlack {
+			bestSlack = s
+			best = placement{Kind: placeExisting, Partition: i, Size: p.Size, Demand: after, Allocated: allocated, Budget: limit}
+		}
+	}
+	if best.Kind != placeNone {
+		return best, ""
+	}
+
+	tooLarge := false
+	bestGrowth := int64(-1)
+	for i, p := range partitions {
+		after := p.Demand.Add(d)
+		size := sizeFor(after, pol).Max(p.Size)
+		if !size.FitsIn(pol.MaxSize) {
+			tooLarge = true
+			continue
+		}
+		total := allocated.Sub(p.Size).Add(size)
+		if !total.FitsIn(limit) {
+			continue
+		}
+		if g := slack(size, p.Size, allocatable); bestGrowth < 0 || g < bestGrowth {
+			bestGrowth = g
+			best = placement{Kind: placeGrow, Partition: i, Size: size, Demand: after, Allocated: total, Budget: limit}
+		}
+	}
+	if best.Kind != placeNone {
+		return best, ""
+	}
+
+	size := sizeFor(d, pol)
+	if !size.FitsIn(pol.MaxSize) {
+		return best, ReasonTooLargeForPartitions
+	}
+	if total := allocated.Add(size); total.FitsIn(limit) {
+		return placement{Kind: placeNew, Partition: -1, Size: size, Demand: d, Allocated: total, Budget: limit}, ""
+	}
+	if tooLarge && len(partitions) > 0 {
+		return best, ReasonTooLargeForPartitions
+	}
+	return best, ReasonPoolBudget
+}
+
+// slack measures a - b over the resources the node has, each as a share of
+// the node's allocatable in parts per million, summed: a unit-free
+// distance between two vectors.
+func slack(a, b, allocatable Vector) int64 {
+	var s int64
+	for i := range a {
+		if allocatable[i] > 0 {
+			s += (a[i] - b[i]) * 1_000_000 / allocatable[i]
+		}
+	}
+	return s
+}
