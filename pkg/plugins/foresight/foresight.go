@@ -47,6 +47,7 @@ type Foresight struct {
 	handle   fwk.Handle
 	policies listers.TenantPolicyLister
 	pools    *poolIndex
+	refused  *refusedPods
 }
 
 var (
@@ -79,6 +80,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 		handle:   h,
 		policies: v1alpha1.TenantPolicies().Lister(),
 		pools:    newPoolIndex(v1alpha1.ResourcePools().Lister()),
+		refused:  newRefusedPods(),
 	}
 	rebuild := func(any) { pl.pools.rebuild(logger) }
 	if _, err := v1alpha1.ResourcePools().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -87,6 +89,12 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 		DeleteFunc: rebuild,
 	}); err != nil {
 		return nil, fmt.Errorf("watching ResourcePools: %w", err)
+	}
+	// The scheduler requeues refused pods on TenantPolicy events it sees
+	// through its own informer, which may run ahead of this plugin's
+	// lister: retry them again once this plugin sees the change.
+	if _, err := v1alpha1.TenantPolicies().Informer().AddEventHandler(pl.refused.activateOnPolicyChange(logger, h)); err != nil {
+		return nil, fmt.Errorf("watching TenantPolicies: %w", err)
 	}
 	factory.Start(ctx.Done())
 	syncCtx, cancel := context.WithTimeout(ctx, informerSyncTimeout)
@@ -123,8 +131,10 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 	}
 	spec, err := annotations.ForPod(pod, policy)
 	if err != nil {
+		pl.refused.add(pod)
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "foresight.dev annotations refused: "+err.Error())
 	}
+	pl.refused.remove(pod)
 	class, _ := annotations.Properties(spec.Class)
 	state.Write(stateKey, &podState{spec: spec, class: class})
 	klog.FromContext(ctx).V(5).Info("Resolved pod's Foresight annotations", "pod", klog.KObj(pod), "slaClass", spec.Class, "priority", spec.Priority)

@@ -52,7 +52,7 @@ func newTestPlugin(t *testing.T, pools []*foresightv1alpha1.ResourcePool, polici
 			t.Fatal(err)
 		}
 	}
-	pl := &Foresight{args: testArgs(), policies: policyInformer.Lister(), pools: newPoolIndex(poolInformer.Lister())}
+	pl := &Foresight{args: testArgs(), policies: policyInformer.Lister(), pools: newPoolIndex(poolInformer.Lister()), refused: newRefusedPods()}
 	pl.pools.rebuild(logger)
 	return pl
 }
