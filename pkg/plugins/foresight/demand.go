@@ -180,7 +180,7 @@ func forecastDemand(p *foresightv1alpha1.ContainerProfile, in demandInput) (Vect
 		peak, n := int64(0), 0
 		for j := range f.Points {
 			pt := &f.Points[j]
-			if pt.Time.Time.Before(in.now) || pt.Time.Time.After(in.now.Add(in.horizon)) {
+			if at := pt.Time.Time; at.Before(in.now) || at.After(in.now.Add(in.horizon)) {
 				continue
 			}
 			q := pt.Value
