@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	schedconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 
+	kubectlforesight "github.com/foresight-dev/foresight/cmd/kubectl-foresight/app"
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/plugins/foresight"
@@ -151,6 +153,33 @@ func TestIntegrationSchedulerBindsPods(t *testing.T) {
 		t.Errorf("non-critical pods on the fixed pool = %d, want 16, the most that fit (placement per pool: %v)", nonCriticalFixed, perPool)
 	}
 	assertRequestsFit(ctx, t, cp)
+
+	// Every placement is explained: kubectl foresight explain shows the
+	// pool and the score terms recorded by the scheduler.
+	for _, name := range []string{"critical-0", "standard-1"} {
+		var out strings.Builder
+		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			out.Reset()
+			if err := kubectlforesight.ExplainPod(ctx, cp.Kube, "shop", name, &out); err != nil {
+				return false, err
+			}
+			return strings.Contains(out.String(), "Score:"), nil // the event is written asynchronously
+		})
+		if err != nil {
+			t.Fatalf("explain pod %s: %v\n%s", name, err, out.String())
+		}
+		pool := strings.SplitN(bound[name], "-", 2)[0]
+		for _, want := range []string{
+			`Node:\s+` + bound[name] + `\n`,
+			`Pool:\s+` + pool + ` \(tier ` + pool + `\)`,
+			`SLA class:\s+` + classes[name] + `\n`,
+			`Score:\s+\d+ = \(cost \d+ × 4 \+ utilization \d+ × 3\) / 7`,
+		} {
+			if !regexp.MustCompile(want).MatchString(out.String()) {
+				t.Errorf("explain pod %s does not match %q:\n%s", name, want, out.String())
+			}
+		}
+	}
 }
 
 // assertRequestsFit checks that no node holds more requests than its

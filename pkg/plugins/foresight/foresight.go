@@ -26,7 +26,10 @@ import (
 // Name is the name of the plugin in scheduler configurations.
 const Name = "Foresight"
 
-const stateKey fwk.StateKey = Name
+const (
+	stateKey   fwk.StateKey = Name
+	explainKey fwk.StateKey = Name + "/placement"
+)
 
 // informerSyncTimeout bounds how long New waits for the Foresight caches.
 // When the CRDs are missing the scheduler still starts: pods are then
@@ -56,6 +59,8 @@ var (
 	_ fwk.ScorePlugin       = &Foresight{}
 	_ fwk.EnqueueExtensions = &Foresight{}
 	_ fwk.SignPlugin        = &Foresight{}
+	_ fwk.ReservePlugin     = &Foresight{}
+	_ fwk.PostBindPlugin    = &Foresight{}
 )
 
 // New builds the plugin from its arguments and starts the informers of the
@@ -205,26 +210,33 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
+	r, err := pl.explain(s, pod, nodeInfo)
+	if err != nil {
+		return 0, fwk.AsStatus(err)
+	}
+	if logger := klog.FromContext(ctx).V(6); logger.Enabled() {
+		logger.Info("Scored node", "pod", klog.KObj(pod), "node", klog.KObj(nodeInfo.Node()), "record", r.String())
+	}
+	return r.Score, nil
+}
+
+// explain computes the score of a node for a pod with every term that
+// makes it up.
+func (pl *Foresight) explain(s *podState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (placementRecord, error) {
 	node := nodeInfo.Node()
 	if node == nil {
-		return 0, fwk.NewStatus(fwk.Error, "node not found")
+		return placementRecord{}, fmt.Errorf("node not found")
 	}
-	var tier foresightv1alpha1.PoolTier
+	r := placementRecord{Node: node.Name, Class: string(s.spec.Class), CostWeight: pl.args.ScoreWeights.Cost, UtilizationWeight: pl.args.ScoreWeights.Utilization}
 	if p, err := pl.pools.snapshot().poolOf(node.Labels); err == nil && p != nil {
-		tier = p.tier
+		r.Pool, r.Tier = p.name, string(p.tier)
 	}
-	cost := costScore(nodeCost{Tier: tier, Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
-
+	r.Cost = costScore(nodeCost{Tier: foresightv1alpha1.PoolTier(r.Tier), Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
 	requested, allocatable := nodeInfo.GetNonZeroRequested(), nodeInfo.GetAllocatable()
 	cpu, mem := podNonZeroRequests(pod, pl.args.DefaultCPU.MilliValue(), pl.args.DefaultMemory.Value())
-	util := utilizationScore(requested.GetMilliCPU()+cpu, allocatable.GetMilliCPU(), requested.GetMemory()+mem, allocatable.GetMemory())
-
-	w := pl.args.ScoreWeights
-	score := weighted([2]int64{cost, w.Cost}, [2]int64{util, w.Utilization})
-	if logger := klog.FromContext(ctx).V(6); logger.Enabled() {
-		logger.Info("Scored node", "pod", klog.KObj(pod), "node", klog.KObj(node), "tier", tier, "cost", cost, "utilization", util, "score", score)
-	}
-	return score, nil
+	r.Utilization = utilizationScore(requested.GetMilliCPU()+cpu, allocatable.GetMilliCPU(), requested.GetMemory()+mem, allocatable.GetMemory())
+	r.Score = weighted([2]int64{r.Cost, r.CostWeight}, [2]int64{r.Utilization, r.UtilizationWeight})
+	return r, nil
 }
 
 // ScoreExtensions returns nil: scores are already in [0, MaxNodeScore].
@@ -298,4 +310,43 @@ func isPolicyOfPodNamespace(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk
 		return fwk.Queue, nil
 	}
 	return fwk.QueueSkip, nil
+}
+
+// Reserve records why the pod goes to the chosen node, computed on the
+// same snapshot its score was, for PostBind to publish.
+func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+	s, err := readState(state)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	nodeInfo, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(nodeName)
+	if err != nil {
+		return fwk.AsStatus(fmt.Errorf("reading node %s from the snapshot: %w", nodeName, err))
+	}
+	r, err := pl.explain(s, pod, nodeInfo)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	state.Write(explainKey, &r)
+	return nil
+}
+
+// Unreserve forgets the record: the cycle's state is dropped with it.
+func (pl *Foresight) Unreserve(_ context.Context, state fwk.CycleState, _ *v1.Pod, _ string) {
+	state.Delete(explainKey)
+}
+
+// PostBind publishes the placement record as an event on the pod, which
+// `kubectl foresight explain pod` shows.
+func (pl *Foresight) PostBind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
+	d, err := state.Read(explainKey)
+	if err != nil {
+		return
+	}
+	r, ok := d.(*placementRecord)
+	if !ok {
+		return
+	}
+	pl.handle.EventRecorder().Eventf(pod, nil, v1.EventTypeNormal, ReasonPlaced, "Scheduling", "%s", r.String())
+	klog.FromContext(ctx).V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
 }
