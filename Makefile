@@ -81,6 +81,15 @@ lint: $(BIN)/golangci-lint $(BIN)/logcheck ## Run golangci-lint and Kubernetes' 
 bench: ## Run every Go benchmark once, with allocations.
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
+.PHONY: bench-forecast
+bench-forecast: ## Back-test every forecasting model and baseline on ../shared/traces (~12 min, one core), plus the forecast benchmarks.
+	@test -d ../shared/traces/bitbrains-rnd || { echo "bench-forecast needs ../shared/traces (the project's shared traces)"; exit 1; }
+	@mkdir -p _output/forecast
+	GOMAXPROCS=1 $(GO) run ./cmd/kubectl-foresight backtest --csv _output/forecast/backtest.csv --plot-dir _output/forecast/plots --markdown _output/forecast/backtest.md
+	GOMAXPROCS=1 $(GO) run ./cmd/kubectl-foresight backtest --inject-events --max-vms 20 --resources cpu,memory
+	GOMAXPROCS=1 $(GO) run ./cmd/kubectl-foresight backtest --anomalies
+	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./pkg/forecast/
+
 .PHONY: demo
 demo: ## Run Foresight end to end on an embedded control plane (no cluster needed).
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/foresight-demo
