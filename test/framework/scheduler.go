@@ -61,6 +61,10 @@ func SchedulerOptions(configName, kubeconfig, dir string) (*options.Options, err
 	if err != nil {
 		return nil, err
 	}
+	return schedulerOptions(configName, raw, kubeconfig, dir)
+}
+
+func schedulerOptions(configName string, raw []byte, kubeconfig, dir string) (*options.Options, error) {
 	var cfg map[string]any
 	if err := yaml.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("decoding %s: %w", configName, err)
@@ -85,11 +89,23 @@ func SchedulerOptions(configName, kubeconfig, dir string) (*options.Options, err
 // shipped configuration against the control plane, through kube-scheduler's
 // own setup code (app.Setup). It returns once the scheduler's caches are
 // synced; tb.Cleanup stops it.
-func (cp *ControlPlane) StartScheduler(ctx context.Context, tb interface {
+func (cp *ControlPlane) StartScheduler(ctx context.Context, tb cleaner, configName string) (*Scheduler, error) {
+	raw, err := ShippedSchedulerConfig(configName)
+	if err != nil {
+		return nil, err
+	}
+	return cp.StartSchedulerWithConfig(ctx, tb, configName, raw)
+}
+
+type cleaner interface {
 	TempDir() string
 	Cleanup(func())
-}, configName string) (*Scheduler, error) {
-	opts, err := SchedulerOptions(configName, cp.Kubeconfig, tb.TempDir())
+}
+
+// StartSchedulerWithConfig is StartScheduler with a configuration that is
+// not shipped, such as kube-scheduler's default profile for a baseline.
+func (cp *ControlPlane) StartSchedulerWithConfig(ctx context.Context, tb cleaner, configName string, raw []byte) (*Scheduler, error) {
+	opts, err := schedulerOptions(configName, raw, cp.Kubeconfig, tb.TempDir())
 	if err != nil {
 		return nil, err
 	}

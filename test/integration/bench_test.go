@@ -1,0 +1,277 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/klog/v2/ktesting"
+
+	"github.com/foresight-dev/foresight/test/framework"
+)
+
+// defaultProfileConfig is kube-scheduler's default profile under the name
+// the benchmark's pods ask for, the baseline the Foresight profile is
+// compared with.
+const defaultProfileConfig = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: foresight-scheduler
+`
+
+// benchSize reads the benchmark's size from the environment, so that `make
+// bench-scheduler` runs the full size and a quick check can run a small one.
+func benchSize(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkSchedulingThroughput creates nodes and pods on an in-process
+// API server and measures how fast kube-scheduler's default profile and the
+// Foresight profile bind them, in the same run (in the manner of upstream
+// scheduler_perf): pods/s from the first creation to the last binding, and
+// per-plugin latency percentiles from the scheduler's own
+// plugin_execution_duration_seconds histogram (sampled by kube-scheduler
+// on 10% of cycles). Sizes: FORESIGHT_BENCH_NODES (default 5000),
+// FORESIGHT_BENCH_PODS (default 10000).
+func BenchmarkSchedulingThroughput(b *testing.B) {
+	nodes, pods := benchSize("FORESIGHT_BENCH_NODES", 5000), benchSize("FORESIGHT_BENCH_PODS", 10000)
+	for _, profile := range []struct {
+		name   string
+		config string // shipped configuration name, or raw YAML
+		raw    bool
+	}{
+		{name: "default", config: defaultProfileConfig, raw: true},
+		{name: "foresight", config: "foresight-scheduler.yaml"},
+	} {
+		b.Run(fmt.Sprintf("%s/%dnodes-%dpods", profile.name, nodes, pods), func(b *testing.B) {
+			for range b.N {
+				rate, latencies := runThroughput(b, profile.config, profile.raw, nodes, pods)
+				b.ReportMetric(rate, "pods/s")
+				for _, l := range latencies {
+					b.Logf("%-22s %-10s p50=%8.1fµs p99=%8.1fµs samples=%d", l.plugin, l.point, l.p50*1e6, l.p99*1e6, l.count)
+				}
+			}
+		})
+	}
+}
+
+func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (float64, []pluginLatency) {
+	_, ctx := ktesting.NewTestContext(b)
+	cp := framework.StartControlPlane(b)
+	if err := cp.InstallCRDs(ctx); err != nil {
+		b.Fatal(err)
+	}
+	perPool := nodes / 3
+	for i, p := range []framework.PoolSpec{
+		{Name: "fixed", Tier: "fixed", Nodes: perPool, CPU: "16", Memory: "64Gi"},
+		{Name: "variable", Tier: "variable", Nodes: perPool, CPU: "16", Memory: "64Gi"},
+		{Name: "dedicated", Tier: "dedicated", Nodes: nodes - 2*perPool, CPU: "16", Memory: "64Gi"},
+	} {
+		if err := createPoolParallel(ctx, cp, p); err != nil {
+			b.Fatalf("pool %d: %v", i, err)
+		}
+	}
+	var sched *framework.Scheduler
+	var err error
+	if raw {
+		sched, err = cp.StartSchedulerWithConfig(ctx, b, "default-profile.yaml", []byte(config))
+	} else {
+		sched, err = cp.StartScheduler(ctx, b, config)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	before := gatherPluginHistograms(b)
+
+	b.ResetTimer()
+	start := time.Now()
+	classes := []string{"critical", "standard", "batch", "best-effort"}
+	if err := createParallel(ctx, pods, func(ctx context.Context, i int) error {
+		ns := "default"
+		p := pod(ns, fmt.Sprintf("p-%d", i), classes[i%len(classes)], "100m", "256Mi")
+		if classes[i%len(classes)] == "critical" {
+			delete(p.Annotations, "foresight.dev/sla-class") // no TenantPolicy grants critical here
+		}
+		_, err := cp.Kube.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{})
+		return err
+	}); err != nil {
+		b.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 30*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list, err := cp.Kube.CoreV1().Pods("default").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName="})
+		if err != nil {
+			return false, err
+		}
+		return len(list.Items) == 0, nil
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatalf("Waiting for %d pods to be bound: %v", pods, err)
+	}
+	latencies := pluginLatencies(before, gatherPluginHistograms(b))
+	sched.Stop()
+	return float64(pods) / elapsed.Seconds(), latencies
+}
+
+// createPoolParallel creates a pool's nodes with parallel workers: one at
+// a time, 5,000 nodes take minutes.
+func createPoolParallel(ctx context.Context, cp *framework.ControlPlane, p framework.PoolSpec) error {
+	n := p.Nodes
+	p.Nodes = 0
+	if _, _, err := cp.CreatePool(ctx, p); err != nil {
+		return err
+	}
+	return createParallel(ctx, n, func(ctx context.Context, i int) error {
+		_, err := cp.CreateNode(ctx, fmt.Sprintf("%s-%d", p.Name, i), map[string]string{framework.PoolLabel: p.Name}, p.CPU, p.Memory)
+		return err
+	})
+}
+
+func createParallel(ctx context.Context, n int, create func(context.Context, int) error) error {
+	const workers = 32
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := create(ctx, i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+type histogram struct {
+	bounds []float64 // upper bounds
+	counts []uint64  // cumulative
+}
+
+type pluginLatency struct {
+	plugin, point string
+	p50, p99      float64
+	count         uint64
+}
+
+// gatherPluginHistograms reads scheduler_plugin_execution_duration_seconds
+// per plugin and extension point (all statuses added up).
+func gatherPluginHistograms(b *testing.B) map[[2]string]histogram {
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[[2]string]histogram{}
+	for _, f := range families {
+		if f.GetName() != "scheduler_plugin_execution_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			key := [2]string{label(m, "plugin"), label(m, "extension_point")}
+			h := out[key]
+			buckets := m.GetHistogram().GetBucket()
+			for i, bk := range buckets {
+				if len(h.bounds) <= i {
+					h.bounds = append(h.bounds, bk.GetUpperBound())
+					h.counts = append(h.counts, 0)
+				}
+				h.counts[i] += bk.GetCumulativeCount()
+			}
+			// The +Inf bucket is the sample count.
+			if len(h.bounds) == len(buckets) {
+				h.bounds = append(h.bounds, math.Inf(1))
+				h.counts = append(h.counts, 0)
+			}
+			h.counts[len(buckets)] += m.GetHistogram().GetSampleCount()
+			out[key] = h
+		}
+	}
+	return out
+}
+
+func label(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// pluginLatencies returns the p50 and p99 of each plugin and extension
+// point between two readings, interpolating linearly within buckets.
+func pluginLatencies(before, after map[[2]string]histogram) []pluginLatency {
+	var out []pluginLatency
+	for key, a := range after {
+		counts := make([]uint64, len(a.counts))
+		copy(counts, a.counts)
+		if bh, ok := before[key]; ok {
+			for i := range counts {
+				if i < len(bh.counts) {
+					counts[i] -= bh.counts[i]
+				}
+			}
+		}
+		total := counts[len(counts)-1]
+		if total == 0 || !(key[1] == "Filter" || key[1] == "Score" || key[1] == "PreFilter" || key[1] == "Reserve") {
+			continue
+		}
+		out = append(out, pluginLatency{plugin: key[0], point: key[1], p50: quantile(a.bounds, counts, 0.5), p99: quantile(a.bounds, counts, 0.99), count: total})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].point != out[j].point {
+			return out[i].point < out[j].point
+		}
+		return out[i].plugin < out[j].plugin
+	})
+	return out
+}
+
+func quantile(bounds []float64, cumulative []uint64, q float64) float64 {
+	total := float64(cumulative[len(cumulative)-1])
+	rank := q * total
+	lower, prev := 0.0, 0.0
+	for i, c := range cumulative {
+		if float64(c) >= rank {
+			upper := bounds[i]
+			if math.IsInf(upper, 1) {
+				return lower
+			}
+			inBucket := float64(c) - prev
+			if inBucket == 0 {
+				return upper
+			}
+			return lower + (upper-lower)*(rank-prev)/inBucket
+		}
+		lower, prev = bounds[i], float64(c)
+	}
+	return lower
+}
