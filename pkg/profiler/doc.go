@@ -1,4 +1,4 @@
-// Package profiler will hold the node agent's samplers (cgroups v1/v2 and
-// eBPF), its per-container profiles and their on-disk store. It is empty
-// until the node agent issue is resolved.
+// Package profiler is the node agent's core: it discovers containers from
+// the kubelet's cgroups, samples them (cgroups and eBPF), keeps their
+// profiles (persisted on the node) and builds the NodeProfile status.
 package profiler

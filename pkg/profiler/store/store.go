@@ -1,0 +1,113 @@
+package store
+
+import (
+	"bytes"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/foresight-dev/foresight/pkg/profiler/profile"
+)
+
+var (
+	bucketProfiles = []byte("profiles.v1")
+)
+
+// Store is a bbolt file of profiles keyed by container key.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens (creating if needed) the store at path. It fails after a
+// second if another process holds the file.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("opening profile store %s: %w", path, err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bucketProfiles)
+		return err
+	}); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("initialising profile store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Save writes the profiles in one transaction.
+func (s *Store) Save(ps ...*profile.Profile) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProfiles)
+		for _, p := range ps {
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(p); err != nil {
+				return fmt.Errorf("encoding profile %s: %w", p.Key, err)
+			}
+			if err := b.Put([]byte(p.Key), buf.Bytes()); err != nil {
+				return fmt.Errorf("writing profile %s: %w", p.Key, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Delete removes profiles.
+func (s *Store) Delete(keys ...string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketProfiles)
+		for _, k := range keys {
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LoadAll reads every profile. A record that does not decode is reported
+// and skipped, not fatal.
+func (s *Store) LoadAll() (map[string]*profile.Profile, error) {
+	out := map[string]*profile.Profile{}
+	var bad []error
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProfiles).ForEach(func(k, v []byte) error {
+			p := &profile.Profile{}
+			if err := gob.NewDecoder(bytes.NewReader(v)).Decode(p); err != nil {
+				bad = append(bad, fmt.Errorf("profile %s: %w", k, err))
+				return nil
+			}
+			out[string(k)] = p
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, errors.Join(bad...)
+}
+
+// Keys lists the stored keys.
+func (s *Store) Keys() ([]string, error) {
+	var out []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketProfiles).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Size is the file's size in bytes.
+func (s *Store) Size() (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
+	return n, err
+}
