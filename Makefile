@@ -81,6 +81,15 @@ lint: $(BIN)/golangci-lint $(BIN)/logcheck ## Run golangci-lint and Kubernetes' 
 bench: ## Run every Go benchmark once, with allocations.
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
+.PHONY: bench-agent
+bench-agent: ## Node agent cost: CPU share, heap, cgroup read cost, eBPF ns per run (root, real cgroups and eBPF).
+	$(GO) test -run '^$$' -bench . -benchtime 30x ./pkg/profiler/ ./pkg/profiler/ebpf/
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./pkg/profiler/cgroups/
+
+.PHONY: bench-scheduler
+bench-scheduler: ## Scheduling throughput and per-plugin latency, default vs Foresight profile (5,000 nodes, 10,000 pods).
+	$(GO) test -timeout 60m -run '^$$' -bench SchedulingThroughput -benchtime 1x -v ./test/integration/ | grep -E 'Benchmark|p50=|pods/s|^ok|FAIL'
+
 .PHONY: bench-forecast
 bench-forecast: ## Back-test every forecasting model and baseline on ../shared/traces (~12 min, one core), plus the forecast benchmarks.
 	@test -d ../shared/traces/bitbrains-rnd || { echo "bench-forecast needs ../shared/traces (the project's shared traces)"; exit 1; }
