@@ -1,5 +1,7 @@
-# Builds the Foresight scheduler image. Not built by CI (its machines have
-# no container engine); `make build` produces the same binary.
+# Builds the images of Foresight's components: one build, one image per
+# target (docker build --target scheduler|nodeagent). Not built by CI (its
+# machines have no container engine); `make build` produces the same
+# binaries.
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -7,7 +9,13 @@ RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 make build
 
-FROM gcr.io/distroless/static:nonroot
+FROM gcr.io/distroless/static:nonroot AS scheduler
 COPY --from=build /src/bin/foresight-scheduler /foresight-scheduler
 USER 65532:65532
 ENTRYPOINT ["/foresight-scheduler"]
+
+# The node agent reads cgroups and loads eBPF programs as root with named
+# capabilities (see manifests/nodeagent).
+FROM gcr.io/distroless/static AS nodeagent
+COPY --from=build /src/bin/foresight-nodeagent /foresight-nodeagent
+ENTRYPOINT ["/foresight-nodeagent"]
