@@ -69,7 +69,7 @@ func main() {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	ctx = klog.NewContext(ctx, klog.Background().WithName("nodeagent"))
+	ctx = klog.NewContext(ctx, klog.LoggerWithName(klog.Background(), "nodeagent"))
 	if err := run(ctx, o); err != nil {
 		klog.FromContext(ctx).Error(err, "Node agent failed")
 		klog.Flush()

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/foresight-dev/foresight/pkg/profiler/discovery"
@@ -124,7 +123,6 @@ func TestKernelAgentLifecycle(t *testing.T) {
 			t.Errorf("Metric lint: %s: %s", p.Metric, p.Text)
 		}
 	}
-	var _ []promlint.Problem = problems
 
 	// Container B goes away.
 	alloc.Stop(t)

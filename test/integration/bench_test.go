@@ -241,7 +241,12 @@ func pluginLatencies(before, after map[[2]string]histogram) []pluginLatency {
 			}
 		}
 		total := counts[len(counts)-1]
-		if total == 0 || !(key[1] == "Filter" || key[1] == "Score" || key[1] == "PreFilter" || key[1] == "Reserve") {
+		switch key[1] {
+		case "Filter", "Score", "PreFilter", "Reserve":
+		default:
+			continue
+		}
+		if total == 0 {
 			continue
 		}
 		out = append(out, pluginLatency{plugin: key[0], point: key[1], p50: quantile(a.bounds, counts, 0.5), p99: quantile(a.bounds, counts, 0.99), count: total})
