@@ -10,37 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/foresight-dev/foresight/internal/sharedtraces"
 	"github.com/foresight-dev/foresight/pkg/forecast/traces"
 )
-
-func sharedTraces(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "traces")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real traces not available at %s (they live beside the checkout in CI): %v", p, err)
-	}
-	return p
-}
 
 func TestRunSmall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reads real traces")
 	}
-	dir := filepath.Join(sharedTraces(t), "bitbrains-rnd")
+	dir := filepath.Join(sharedtraces.Dir(t), "bitbrains-rnd")
 	var progress bytes.Buffer
 	res, err := Run(context.Background(), Config{Dir: dir, MaxVMs: 2, GroupSize: 2,
 		Resources: []traces.Resource{traces.CPU}, OriginEvery: 48, Progress: &progress})

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/foresight-dev/foresight/internal/sharedtraces"
 )
 
 func TestReadBitbrains(t *testing.T) {
@@ -83,33 +85,8 @@ func TestReadNABFixture(t *testing.T) {
 	}
 }
 
-// SharedTraces returns ../shared/traces relative to the module root, or
-// skips the test when it is absent (a fresh clone has no ../shared).
-func sharedTraces(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "traces")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("real traces not available at %s (they live beside the checkout in CI): %v", p, err)
-	}
-	return p
-}
-
 func TestLoadBitbrainsVM(t *testing.T) {
-	dir := filepath.Join(sharedTraces(t), "bitbrains-rnd")
+	dir := filepath.Join(sharedtraces.Dir(t), "bitbrains-rnd")
 	vm, err := LoadBitbrainsVM(dir, "1", []string{"2013-7", "2013-8", "2013-9"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
