@@ -42,7 +42,7 @@ test-integration: ## Run only the integration tests, verbosely.
 	$(GO) test -timeout $(TEST_TIMEOUT) ./test/... -run Integration -v
 
 .PHONY: generate
-generate: ## Regenerate deepcopy, CRDs, clients, listers, informers and argument conversions.
+generate: ## Regenerate deepcopy, CRDs, clients, listers, informers, argument conversions and (with clang) eBPF objects.
 	hack/update-codegen.sh
 
 .PHONY: verify
@@ -59,9 +59,9 @@ verify-mod: ## Fail if go.mod/go.sum are not tidy.
 
 .PHONY: verify-generated
 verify-generated: generate ## Fail if generated code or CRDs drifted from the API types.
-	@if ! git diff --quiet -- pkg/generated pkg/apis manifests/crds pkg/plugins/apis || \
-	    [ -n "$$(git ls-files --others --exclude-standard -- pkg/generated pkg/apis manifests/crds pkg/plugins/apis)" ]; then \
-	  git status --short -- pkg/generated pkg/apis manifests/crds pkg/plugins/apis; \
+	@if ! git diff --quiet -- pkg/generated pkg/apis manifests/crds pkg/plugins/apis pkg/profiler/ebpf || \
+	    [ -n "$$(git ls-files --others --exclude-standard -- pkg/generated pkg/apis manifests/crds pkg/plugins/apis pkg/profiler/ebpf)" ]; then \
+	  git status --short -- pkg/generated pkg/apis manifests/crds pkg/plugins/apis pkg/profiler/ebpf; \
 	  echo "generated files are stale: run 'make generate' and commit"; exit 1; fi
 
 .PHONY: vet

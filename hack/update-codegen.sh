@@ -61,3 +61,11 @@ if [ -d "${args_dir}" ]; then
     --output-file zz_generated.conversion.go \
     "${module}/${args_dir}/v1"
 fi
+
+# eBPF objects of the node agent (bpf2go, pinned as a tool). They need
+# clang; the generated files are committed, so building never does.
+if command -v clang >/dev/null 2>&1; then
+  go generate ./pkg/profiler/ebpf
+else
+  echo "skipping the eBPF objects: clang is not installed (apt-get install -y --no-install-recommends clang llvm libbpf-dev)" >&2
+fi
