@@ -121,6 +121,9 @@ func (pl *Foresight) Name() string { return Name }
 type podState struct {
 	spec  annotations.Spec
 	class annotations.ClassProperties
+	// milliCPU and memory are the pod's requests, a missing one counted as
+	// the default demand.
+	milliCPU, memory int64
 }
 
 // Clone returns the state itself: it is never modified after PreFilter.
@@ -141,7 +144,8 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 	}
 	pl.refused.remove(pod)
 	class, _ := annotations.Properties(spec.Class)
-	state.Write(stateKey, &podState{spec: spec, class: class})
+	cpu, mem := podNonZeroRequests(pod, pl.args.DefaultCPU.MilliValue(), pl.args.DefaultMemory.Value())
+	state.Write(stateKey, &podState{spec: spec, class: class, milliCPU: cpu, memory: mem})
 	klog.FromContext(ctx).V(5).Info("Resolved pod's Foresight annotations", "pod", klog.KObj(pod), "slaClass", spec.Class, "priority", spec.Priority)
 	return nil, nil
 }
@@ -210,7 +214,7 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
-	r, err := pl.explain(s, pod, nodeInfo)
+	r, err := pl.explain(s, nodeInfo)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
@@ -222,7 +226,7 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 
 // explain computes the score of a node for a pod with every term that
 // makes it up.
-func (pl *Foresight) explain(s *podState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (placementRecord, error) {
+func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecord, error) {
 	node := nodeInfo.Node()
 	if node == nil {
 		return placementRecord{}, fmt.Errorf("node not found")
@@ -233,8 +237,7 @@ func (pl *Foresight) explain(s *podState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (p
 	}
 	r.Cost = costScore(nodeCost{Tier: foresightv1alpha1.PoolTier(r.Tier), Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
 	requested, allocatable := nodeInfo.GetNonZeroRequested(), nodeInfo.GetAllocatable()
-	cpu, mem := podNonZeroRequests(pod, pl.args.DefaultCPU.MilliValue(), pl.args.DefaultMemory.Value())
-	r.Utilization = utilizationScore(requested.GetMilliCPU()+cpu, allocatable.GetMilliCPU(), requested.GetMemory()+mem, allocatable.GetMemory())
+	r.Utilization = utilizationScore(requested.GetMilliCPU()+s.milliCPU, allocatable.GetMilliCPU(), requested.GetMemory()+s.memory, allocatable.GetMemory())
 	r.Score = weighted([2]int64{r.Cost, r.CostWeight}, [2]int64{r.Utilization, r.UtilizationWeight})
 	return r, nil
 }
@@ -323,7 +326,7 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(fmt.Errorf("reading node %s from the snapshot: %w", nodeName, err))
 	}
-	r, err := pl.explain(s, pod, nodeInfo)
+	r, err := pl.explain(s, nodeInfo)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
