@@ -95,12 +95,7 @@ func SumOfQuantiles(histories [][]float64, q float64) (float64, error) {
 	var sum float64
 	buf := make([]float64, 0, 64)
 	for _, h := range histories {
-		buf = buf[:0]
-		for _, v := range h {
-			if !math.IsNaN(v) {
-				buf = append(buf, v)
-			}
-		}
+		buf = appendObserved(buf[:0], h)
 		if len(buf) == 0 {
 			continue
 		}
@@ -120,12 +115,7 @@ func NSigma(histories [][]float64, n float64) (float64, error) {
 	var mean, variance float64
 	buf := make([]float64, 0, 64)
 	for _, h := range histories {
-		buf = buf[:0]
-		for _, v := range h {
-			if !math.IsNaN(v) {
-				buf = append(buf, v)
-			}
-		}
+		buf = appendObserved(buf[:0], h)
 		if len(buf) == 0 {
 			continue
 		}
@@ -137,6 +127,16 @@ func NSigma(histories [][]float64, n float64) (float64, error) {
 		variance += sd * sd
 	}
 	return mean + n*math.Sqrt(variance), nil
+}
+
+// appendObserved appends the values of h that are not gaps (NaN) to dst.
+func appendObserved(dst, h []float64) []float64 {
+	for _, v := range h {
+		if !math.IsNaN(v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
 }
 
 // LimitFraction is the "fraction of the sum of limits" predictor (Borg's

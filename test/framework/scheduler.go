@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 
@@ -35,7 +36,7 @@ func (s *Scheduler) Stop() {
 // ShippedSchedulerConfig returns the contents of a KubeSchedulerConfiguration
 // shipped in manifests/scheduler/config, such as "foresight-scheduler.yaml".
 func ShippedSchedulerConfig(name string) ([]byte, error) {
-	return fs.ReadFile(manifests.SchedulerConfigs, filepath.Join("scheduler", "config", name))
+	return fs.ReadFile(manifests.SchedulerConfigs, path.Join("scheduler", "config", name))
 }
 
 // ShippedSchedulerConfigNames lists the shipped scheduler configurations.
@@ -46,7 +47,7 @@ func ShippedSchedulerConfigNames() ([]string, error) {
 	}
 	names := make([]string, len(paths))
 	for i, p := range paths {
-		names[i] = filepath.Base(p)
+		names[i] = path.Base(p)
 	}
 	return names, nil
 }
@@ -75,12 +76,12 @@ func schedulerOptions(configName string, raw []byte, kubeconfig, dir string) (*o
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, configName)
-	if err := os.WriteFile(path, out, 0o600); err != nil {
+	file := filepath.Join(dir, configName)
+	if err := os.WriteFile(file, out, 0o600); err != nil {
 		return nil, err
 	}
 	opts := options.NewOptions()
-	opts.ConfigFile = path
+	opts.ConfigFile = file
 	opts.SecureServing.BindPort = 0
 	return opts, nil
 }

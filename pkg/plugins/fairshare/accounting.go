@@ -60,9 +60,18 @@ type accounting struct {
 	byNamespace map[string]usage
 	nodes       map[string]usage
 	capacity    usage
-	// shares is the cache of tenant → weighted dominant share; nil when an
-	// event made it stale.
+	// shares is the cache of tenant → dominant share; nil when an event
+	// made it stale.
 	shares map[string]tenantShare
+	// tenants caches each namespace's tenant and weight, so that the queue's
+	// comparisons do not query listers; cleared when a namespace or a
+	// TenantPolicy changes.
+	tenants map[string]tenantOfNamespace
+}
+
+type tenantOfNamespace struct {
+	tenant string
+	weight int32
 }
 
 type podUsage struct {
@@ -81,6 +90,7 @@ func newAccounting(t *tenancy) *accounting {
 		pods:        map[types.UID]podUsage{},
 		byNamespace: map[string]usage{},
 		nodes:       map[string]usage{},
+		tenants:     map[string]tenantOfNamespace{},
 	}
 }
 
@@ -97,13 +107,19 @@ func podRequests(p *v1.Pod) usage {
 }
 
 func (a *accounting) setPod(p *v1.Pod) {
+	var now podUsage
+	if counts(p) {
+		now = podUsage{namespace: p.Namespace, usage: podRequests(p)}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if old, ok := a.pods[p.UID]; ok == counts(p) && old == now {
+		return // a status update that changes no share
+	}
 	a.removePodLocked(p.UID)
 	if counts(p) {
-		u := podRequests(p)
-		a.pods[p.UID] = podUsage{namespace: p.Namespace, usage: u}
-		a.byNamespace[p.Namespace] = a.byNamespace[p.Namespace].add(u)
+		a.pods[p.UID] = now
+		a.byNamespace[p.Namespace] = a.byNamespace[p.Namespace].add(now.usage)
 	}
 	a.shares = nil
 }
@@ -147,23 +163,36 @@ func (a *accounting) deleteNode(name string) {
 	a.shares = nil
 }
 
-// invalidate drops the cached shares, after a namespace or a policy
-// changed.
+// invalidate drops the cached tenants and shares, after a namespace or a
+// policy changed.
 func (a *accounting) invalidate() {
 	a.mu.Lock()
 	a.shares = nil
+	clear(a.tenants)
 	a.mu.Unlock()
+}
+
+// tenantOfLocked returns a namespace's tenant and weight from the cache,
+// resolving it on a miss.
+func (a *accounting) tenantOfLocked(namespace string) tenantOfNamespace {
+	t, ok := a.tenants[namespace]
+	if !ok {
+		t.tenant, t.weight = a.tenancy.tenantOf(namespace)
+		a.tenants[namespace] = t
+	}
+	return t
 }
 
 // shareOf returns the dominant share and weight of a namespace's tenant.
 func (a *accounting) shareOf(namespace string) tenantShare {
-	tenant, weight := a.tenancy.tenantOf(namespace)
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	t := a.tenantOfLocked(namespace)
+	tenant, weight := t.tenant, t.weight
 	if a.shares == nil {
 		byTenant := map[string]usage{}
 		for ns, u := range a.byNamespace {
-			t, _ := a.tenancy.tenantOf(ns)
+			t := a.tenantOfLocked(ns).tenant
 			byTenant[t] = byTenant[t].add(u)
 		}
 		a.shares = make(map[string]tenantShare, len(byTenant))

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	kubefake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/cache"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
@@ -69,7 +70,7 @@ func TestEffectiveShare(t *testing.T) {
 // tenant "heavy" (namespaces heavy-a and heavy-b, grouped by a label) uses
 // 5 cores, namespace "light" uses 1 core, and "vip" (TenantPolicy weight
 // 10) uses 4 cores.
-func fairShareFixture(t *testing.T) (*FairShare, *time.Time) {
+func fairShareFixture(t *testing.T) (*FairShare, *time.Time, cache.Indexer) {
 	t.Helper()
 	kube := informers.NewSharedInformerFactory(kubefake.NewSimpleClientset(), 0)
 	nsInformer := kube.Core().V1().Namespaces()
@@ -109,11 +110,11 @@ func fairShareFixture(t *testing.T) (*FairShare, *time.Time) {
 		acct: acct,
 		now:  func() time.Time { return now },
 	}
-	return pl, &now
+	return pl, &now, nsInformer.Informer().GetIndexer()
 }
 
 func TestLessByTenantShare(t *testing.T) {
-	pl, now := fairShareFixture(t)
+	pl, now, _ := fairShareFixture(t)
 	pending := func(ns string) *v1.Pod { return st.MakePod().Namespace(ns).Name("pending").Obj() }
 	tests := []struct {
 		name       string
@@ -144,7 +145,7 @@ func TestLessByTenantShare(t *testing.T) {
 }
 
 func TestAccountingFollowsPods(t *testing.T) {
-	pl, _ := fairShareFixture(t)
+	pl, _, _ := fairShareFixture(t)
 	if got := pl.acct.shareOf("light").share; got != 0.1 {
 		t.Fatalf("light share = %v, want 0.1", got)
 	}
@@ -169,5 +170,27 @@ func TestAccountingFollowsPods(t *testing.T) {
 	pl.acct.setPod(st.MakePod().Namespace("light").Name("pending").UID("light/pending").Req(map[v1.ResourceName]string{v1.ResourceCPU: "8"}).Obj())
 	if got := pl.acct.shareOf("light").share; got != 0 {
 		t.Errorf("light share with a pending pod = %v, want 0", got)
+	}
+}
+
+// TestTenantCacheFollowsNamespaces checks that a namespace moved to another
+// tenant is accounted there once the namespace's change is seen, and not
+// before (the queue's comparisons read the cache, not the listers).
+func TestTenantCacheFollowsNamespaces(t *testing.T) {
+	pl, _, namespaces := fairShareFixture(t)
+	if got := pl.acct.shareOf("light").share; got != 0.1 {
+		t.Fatalf("light share = %v, want 0.1", got)
+	}
+	// "light" joins team heavy: 3 + 2 + 1 cores of 10.
+	relabelled := &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "light", Labels: map[string]string{"example.com/team": "heavy"}}}
+	if err := namespaces.Update(relabelled); err != nil {
+		t.Fatal(err)
+	}
+	if got := pl.acct.shareOf("light").share; got != 0.1 {
+		t.Errorf("light share before the namespace event = %v, want the cached 0.1", got)
+	}
+	pl.acct.invalidateHandler().OnUpdate(nil, relabelled)
+	if got := pl.acct.shareOf("light").share; math.Abs(got-0.6) > 1e-12 {
+		t.Errorf("light share after joining team heavy = %v, want 0.6", got)
 	}
 }
