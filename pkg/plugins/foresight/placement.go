@@ -1,5 +1,7 @@
 package foresight
 
+import "github.com/foresight-dev/foresight/pkg/demand"
+
 // This file is the allocation step of the design, as pure maths over
 // vectors: it has no framework imports and no I/O.
 
@@ -7,10 +9,10 @@ package foresight
 // placement maths sees it.
 type partitionView struct {
 	// Size is the capacity reserved for the partition.
-	Size Vector
+	Size demand.Vector
 	// Demand is the sum of its members' predicted demands, assumed pods
 	// included.
-	Demand Vector
+	Demand demand.Vector
 }
 
 // poolPolicy is what a node's pool allows.
@@ -22,7 +24,7 @@ type poolPolicy struct {
 	HeadroomPercent int64
 	// MinSize, MaxSize and Step bound partition sizes; zero means unbounded
 	// (MaxSize) or no rounding (Step).
-	MinSize, MaxSize, Step Vector
+	MinSize, MaxSize, Step demand.Vector
 }
 
 // placementKind says how a pod fits a node.
@@ -58,12 +60,12 @@ type placement struct {
 	// Partition is the index of the partition used, -1 for a new one.
 	Partition int
 	// Size is the partition's size once the pod is in it.
-	Size Vector
+	Size demand.Vector
 	// Demand is the partition's predicted demand once the pod is in it.
-	Demand Vector
+	Demand demand.Vector
 	// Allocated is the sum of the node's partition sizes after the
 	// placement, and Budget what the pool allows.
-	Allocated, Budget Vector
+	Allocated, Budget demand.Vector
 }
 
 // Reasons a pod does not fit a node.
@@ -74,9 +76,9 @@ const (
 
 // budget is what a pool allows on a node: its allocatable times the
 // overcommit ratio.
-func budget(allocatable Vector, pol poolPolicy) Vector {
+func budget(allocatable demand.Vector, pol poolPolicy) demand.Vector {
 	ratio := max(pol.MaxRatioPercent, 100)
-	var b Vector
+	var b demand.Vector
 	for i := range allocatable {
 		b[i] = allocatable[i] * ratio / 100
 	}
@@ -85,10 +87,10 @@ func budget(allocatable Vector, pol poolPolicy) Vector {
 
 // sizeFor is the partition size for a predicted demand: the demand plus
 // headroom, rounded up to the step, at least the minimum size.
-func sizeFor(demand Vector, pol poolPolicy) Vector {
-	var s Vector
-	for i := range demand {
-		v := demand[i] + demand[i]*pol.HeadroomPercent/100
+func sizeFor(d demand.Vector, pol poolPolicy) demand.Vector {
+	var s demand.Vector
+	for i := range d {
+		v := d[i] + d[i]*pol.HeadroomPercent/100
 		if st := pol.Step[i]; st > 0 && v%st != 0 {
 			v += st - v%st
 		}
@@ -103,7 +105,7 @@ func sizeFor(demand Vector, pol poolPolicy) Vector {
 // best without growing, else the one that grows least within the node's
 // budget, else a new partition within the budget. It returns the reason
 // when the pod does not fit.
-func place(d Vector, partitions []partitionView, others, allocatable Vector, pol poolPolicy) (placement, string) {
+func place(d demand.Vector, partitions []partitionView, others, allocatable demand.Vector, pol poolPolicy) (placement, string) {
 	limit := budget(allocatable, pol)
 	allocated := others
 	for _, p := range partitions {
@@ -166,7 +168,7 @@ func place(d Vector, partitions []partitionView, others, allocatable Vector, pol
 // slack measures a - b over the resources the node has, each as a share of
 // the node's allocatable in parts per million, summed: a unit-free
 // distance between two vectors.
-func slack(a, b, allocatable Vector) int64 {
+func slack(a, b, allocatable demand.Vector) int64 {
 	var s int64
 	for i := range a {
 		if allocatable[i] > 0 {

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 const gi = int64(1) << 30
@@ -11,16 +13,16 @@ const gi = int64(1) << 30
 func TestSizeFor(t *testing.T) {
 	tests := []struct {
 		name   string
-		demand Vector
+		demand demand.Vector
 		pol    poolPolicy
-		want   Vector
+		want   demand.Vector
 	}{
-		{name: "no headroom, no step", demand: Vector{1500, 3 * gi}, want: Vector{1500, 3 * gi}},
-		{name: "10% headroom", demand: Vector{1000, 10 * gi}, pol: poolPolicy{HeadroomPercent: 10}, want: Vector{1100, 11 * gi}},
+		{name: "no headroom, no step", demand: demand.Vector{1500, 3 * gi}, want: demand.Vector{1500, 3 * gi}},
+		{name: "10% headroom", demand: demand.Vector{1000, 10 * gi}, pol: poolPolicy{HeadroomPercent: 10}, want: demand.Vector{1100, 11 * gi}},
 		// 1000·1.1 = 1100 → next multiple of 250 is 1250; 10Gi·1.1 = 11Gi → step 4Gi → 12Gi.
-		{name: "headroom then step", demand: Vector{1000, 10 * gi}, pol: poolPolicy{HeadroomPercent: 10, Step: Vector{250, 4 * gi}}, want: Vector{1250, 12 * gi}},
-		{name: "exact multiple of the step stays", demand: Vector{500, 0}, pol: poolPolicy{Step: Vector{250, 0}}, want: Vector{500, 0}},
-		{name: "minimum size", demand: Vector{100, gi}, pol: poolPolicy{MinSize: Vector{500, 2 * gi}}, want: Vector{500, 2 * gi}},
+		{name: "headroom then step", demand: demand.Vector{1000, 10 * gi}, pol: poolPolicy{HeadroomPercent: 10, Step: demand.Vector{250, 4 * gi}}, want: demand.Vector{1250, 12 * gi}},
+		{name: "exact multiple of the step stays", demand: demand.Vector{500, 0}, pol: poolPolicy{Step: demand.Vector{250, 0}}, want: demand.Vector{500, 0}},
+		{name: "minimum size", demand: demand.Vector{100, gi}, pol: poolPolicy{MinSize: demand.Vector{500, 2 * gi}}, want: demand.Vector{500, 2 * gi}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -32,93 +34,93 @@ func TestSizeFor(t *testing.T) {
 }
 
 func TestPlace(t *testing.T) {
-	node := Vector{8000, 32 * gi}
+	node := demand.Vector{8000, 32 * gi}
 	noOvercommit := poolPolicy{MaxRatioPercent: 100}
 	overcommit := poolPolicy{MaxRatioPercent: 150}
 	tests := []struct {
 		name       string
-		d          Vector
+		d          demand.Vector
 		partitions []partitionView
-		others     Vector
+		others     demand.Vector
 		pol        poolPolicy
 		want       placement
 		wantReason string
 	}{
 		{
 			name: "empty node: new partition",
-			d:    Vector{1000, 2 * gi},
+			d:    demand.Vector{1000, 2 * gi},
 			pol:  noOvercommit,
-			want: placement{Kind: placeNew, Partition: -1, Size: Vector{1000, 2 * gi}, Demand: Vector{1000, 2 * gi}, Allocated: Vector{1000, 2 * gi}, Budget: node},
+			want: placement{Kind: placeNew, Partition: -1, Size: demand.Vector{1000, 2 * gi}, Demand: demand.Vector{1000, 2 * gi}, Allocated: demand.Vector{1000, 2 * gi}, Budget: node},
 		},
 		{
 			name:       "room in an existing partition",
-			d:          Vector{1000, 2 * gi},
-			partitions: []partitionView{{Size: Vector{4000, 8 * gi}, Demand: Vector{2000, 4 * gi}}},
+			d:          demand.Vector{1000, 2 * gi},
+			partitions: []partitionView{{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{2000, 4 * gi}}},
 			pol:        noOvercommit,
-			want:       placement{Kind: placeExisting, Partition: 0, Size: Vector{4000, 8 * gi}, Demand: Vector{3000, 6 * gi}, Allocated: Vector{4000, 8 * gi}, Budget: node},
+			want:       placement{Kind: placeExisting, Partition: 0, Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{3000, 6 * gi}, Allocated: demand.Vector{4000, 8 * gi}, Budget: node},
 		},
 		{
 			name: "tightest existing fit wins",
-			d:    Vector{1000, 1 * gi},
+			d:    demand.Vector{1000, 1 * gi},
 			partitions: []partitionView{
-				{Size: Vector{4000, 8 * gi}, Demand: Vector{1000, 1 * gi}},
-				{Size: Vector{2000, 4 * gi}, Demand: Vector{1000, 3 * gi}},
+				{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{1000, 1 * gi}},
+				{Size: demand.Vector{2000, 4 * gi}, Demand: demand.Vector{1000, 3 * gi}},
 			},
 			pol:  noOvercommit,
-			want: placement{Kind: placeExisting, Partition: 1, Size: Vector{2000, 4 * gi}, Demand: Vector{2000, 4 * gi}, Allocated: Vector{6000, 12 * gi}, Budget: node},
+			want: placement{Kind: placeExisting, Partition: 1, Size: demand.Vector{2000, 4 * gi}, Demand: demand.Vector{2000, 4 * gi}, Allocated: demand.Vector{6000, 12 * gi}, Budget: node},
 		},
 		{
 			name:       "partition full: it grows within the budget",
-			d:          Vector{1000, 2 * gi},
-			partitions: []partitionView{{Size: Vector{2000, 4 * gi}, Demand: Vector{2000, 4 * gi}}},
-			others:     Vector{4000, 16 * gi},
+			d:          demand.Vector{1000, 2 * gi},
+			partitions: []partitionView{{Size: demand.Vector{2000, 4 * gi}, Demand: demand.Vector{2000, 4 * gi}}},
+			others:     demand.Vector{4000, 16 * gi},
 			pol:        noOvercommit,
-			want:       placement{Kind: placeGrow, Partition: 0, Size: Vector{3000, 6 * gi}, Demand: Vector{3000, 6 * gi}, Allocated: Vector{7000, 22 * gi}, Budget: node},
+			want:       placement{Kind: placeGrow, Partition: 0, Size: demand.Vector{3000, 6 * gi}, Demand: demand.Vector{3000, 6 * gi}, Allocated: demand.Vector{7000, 22 * gi}, Budget: node},
 		},
 		{
 			name:       "budget used up without overcommit",
-			d:          Vector{1000, 2 * gi},
-			partitions: []partitionView{{Size: Vector{4000, 8 * gi}, Demand: Vector{4000, 8 * gi}}},
-			others:     Vector{4000, 8 * gi},
+			d:          demand.Vector{1000, 2 * gi},
+			partitions: []partitionView{{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{4000, 8 * gi}}},
+			others:     demand.Vector{4000, 8 * gi},
 			pol:        noOvercommit,
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
 			wantReason: ReasonPoolBudget,
 		},
 		{
 			name:       "the same node with 150% overcommit grows",
-			d:          Vector{1000, 2 * gi},
-			partitions: []partitionView{{Size: Vector{4000, 8 * gi}, Demand: Vector{4000, 8 * gi}}},
-			others:     Vector{4000, 8 * gi},
+			d:          demand.Vector{1000, 2 * gi},
+			partitions: []partitionView{{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{4000, 8 * gi}}},
+			others:     demand.Vector{4000, 8 * gi},
 			pol:        overcommit,
-			want:       placement{Kind: placeGrow, Partition: 0, Size: Vector{5000, 10 * gi}, Demand: Vector{5000, 10 * gi}, Allocated: Vector{9000, 18 * gi}, Budget: Vector{12000, 48 * gi}},
+			want:       placement{Kind: placeGrow, Partition: 0, Size: demand.Vector{5000, 10 * gi}, Demand: demand.Vector{5000, 10 * gi}, Allocated: demand.Vector{9000, 18 * gi}, Budget: demand.Vector{12000, 48 * gi}},
 		},
 		{
 			name:       "growth beyond the maximum size opens a new partition",
-			d:          Vector{1000, 2 * gi},
-			partitions: []partitionView{{Size: Vector{4000, 8 * gi}, Demand: Vector{4000, 8 * gi}}},
-			pol:        poolPolicy{MaxRatioPercent: 100, MaxSize: Vector{4000, 0}},
-			want:       placement{Kind: placeNew, Partition: -1, Size: Vector{1000, 2 * gi}, Demand: Vector{1000, 2 * gi}, Allocated: Vector{5000, 10 * gi}, Budget: node},
+			d:          demand.Vector{1000, 2 * gi},
+			partitions: []partitionView{{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{4000, 8 * gi}}},
+			pol:        poolPolicy{MaxRatioPercent: 100, MaxSize: demand.Vector{4000, 0}},
+			want:       placement{Kind: placeNew, Partition: -1, Size: demand.Vector{1000, 2 * gi}, Demand: demand.Vector{1000, 2 * gi}, Allocated: demand.Vector{5000, 10 * gi}, Budget: node},
 		},
 		{
 			name:       "pod larger than any partition may be",
-			d:          Vector{5000, 2 * gi},
-			pol:        poolPolicy{MaxRatioPercent: 100, MaxSize: Vector{4000, 0}},
+			d:          demand.Vector{5000, 2 * gi},
+			pol:        poolPolicy{MaxRatioPercent: 100, MaxSize: demand.Vector{4000, 0}},
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
 			wantReason: ReasonTooLargeForPartitions,
 		},
 		{
 			name:       "memory alone can exhaust the budget",
-			d:          Vector{100, 4 * gi},
-			others:     Vector{1000, 30 * gi},
+			d:          demand.Vector{100, 4 * gi},
+			others:     demand.Vector{1000, 30 * gi},
 			pol:        noOvercommit,
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
 			wantReason: ReasonPoolBudget,
 		},
 		{
 			name: "headroom counts against the budget",
-			d:    Vector{2000, 2 * gi},
+			d:    demand.Vector{2000, 2 * gi},
 			// 2000·1.5 = 3000 > the 2000 left: refused although the bare demand fits.
-			others:     Vector{6000, 8 * gi},
+			others:     demand.Vector{6000, 8 * gi},
 			pol:        poolPolicy{MaxRatioPercent: 100, HeadroomPercent: 50},
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
 			wantReason: ReasonPoolBudget,
@@ -140,7 +142,7 @@ func TestPlace(t *testing.T) {
 func TestBudgetNeverBelowAllocatable(t *testing.T) {
 	// A ratio below 100 is refused by the API server; if one slips through
 	// (hand-edited storage) it must not shrink the node.
-	if diff := cmp.Diff(Vector{8000, 16}, budget(Vector{8000, 16}, poolPolicy{MaxRatioPercent: 50})); diff != "" {
+	if diff := cmp.Diff(demand.Vector{8000, 16}, budget(demand.Vector{8000, 16}, poolPolicy{MaxRatioPercent: 50})); diff != "" {
 		t.Errorf("budget() mismatch (-want +got):\n%s", diff)
 	}
 }
