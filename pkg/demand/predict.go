@@ -129,7 +129,10 @@ func Predict(pod *v1.Pod, in Input) Prediction {
 		v, _, _ := containerDemand(&pod.Spec.InitContainers[i], nil, in)
 		d.Upper = d.Upper.Max(v)
 	}
+	// A guarantee is reserved in full: it is certain demand, not spread
+	// that others may share.
 	d.Upper[CPU] = max(d.Upper[CPU], in.MinMilliCPU)
+	d.Expected[CPU] = max(d.Expected[CPU], in.MinMilliCPU)
 	return d
 }
 

@@ -20,10 +20,17 @@ const ReasonPlaced = "ForesightPlaced"
 // parses.
 type placementRecord struct {
 	Node, Pool, Tier, Class string
-	Score                   int64
-	Cost, CostWeight        int64
-	Utilization             int64
-	UtilizationWeight       int64
+	// Partition is the partition the pod joined and Placement how
+	// (existing, grow, new); empty off pools.
+	Partition, Placement string
+	// Source of the pod's predicted demand, and the demand.
+	Source, Demand               string
+	Score                        int64
+	Cost, CostWeight             int64
+	Utilization                  int64
+	UtilizationWeight            int64
+	Risk, RiskWeight             int64
+	Confidence, ConfidenceWeight int64
 }
 
 // Clone returns the record itself: it is not modified once written.
@@ -34,22 +41,36 @@ func (r placementRecord) String() string {
 	if pool == "" {
 		pool, tier = "none", "none"
 	}
-	return fmt.Sprintf("node=%s pool=%s tier=%s class=%s score=%d cost=%d costWeight=%d utilization=%d utilizationWeight=%d",
-		r.Node, pool, tier, r.Class, r.Score, r.Cost, r.CostWeight, r.Utilization, r.UtilizationWeight)
+	part, how := r.Partition, r.Placement
+	if part == "" {
+		part, how = "none", "none"
+	}
+	return fmt.Sprintf("node=%s pool=%s tier=%s class=%s partition=%s placement=%s source=%s demand=%s score=%d cost=%d costWeight=%d utilization=%d utilizationWeight=%d risk=%d riskWeight=%d confidence=%d confidenceWeight=%d",
+		r.Node, pool, tier, r.Class, part, how, r.Source, r.Demand, r.Score, r.Cost, r.CostWeight, r.Utilization, r.UtilizationWeight, r.Risk, r.RiskWeight, r.Confidence, r.ConfidenceWeight)
 }
 
 // PlacementRecord is a parsed ForesightPlaced event note.
 type PlacementRecord struct {
 	Node, Pool, Class string
 	Tier              v1alpha1.PoolTier
+	// Partition the pod joined and how: existing, grow or new ("none" off
+	// pools).
+	Partition, Placement string
+	// Source of the pod's predicted demand (forecast, profile, requests,
+	// default) and the demand itself.
+	Source, Demand string
 	// Score and its terms, each in [0, 100], with their weights.
 	Score, Cost, CostWeight, Utilization, UtilizationWeight int64
+	Risk, RiskWeight, Confidence, ConfidenceWeight          int64
 }
 
 // ParsePlacementRecord parses the note of a ForesightPlaced event.
 func ParsePlacementRecord(note string) (PlacementRecord, error) {
 	var r PlacementRecord
-	ints := map[string]*int64{"score": &r.Score, "cost": &r.Cost, "costWeight": &r.CostWeight, "utilization": &r.Utilization, "utilizationWeight": &r.UtilizationWeight}
+	ints := map[string]*int64{
+		"score": &r.Score, "cost": &r.Cost, "costWeight": &r.CostWeight, "utilization": &r.Utilization, "utilizationWeight": &r.UtilizationWeight,
+		"risk": &r.Risk, "riskWeight": &r.RiskWeight, "confidence": &r.Confidence, "confidenceWeight": &r.ConfidenceWeight,
+	}
 	seen := 0
 	for _, field := range strings.Fields(note) {
 		k, v, ok := strings.Cut(field, "=")
@@ -65,6 +86,14 @@ func ParsePlacementRecord(note string) (PlacementRecord, error) {
 			r.Tier = v1alpha1.PoolTier(v)
 		case "class":
 			r.Class = v
+		case "partition":
+			r.Partition = v
+		case "placement":
+			r.Placement = v
+		case "source":
+			r.Source = v
+		case "demand":
+			r.Demand = v
 		default:
 			p, ok := ints[k]
 			if !ok {

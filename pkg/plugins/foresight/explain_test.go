@@ -7,12 +7,14 @@ import (
 )
 
 func TestPlacementRecordRoundTrip(t *testing.T) {
-	r := placementRecord{Node: "fixed-0", Pool: "fixed", Tier: "fixed", Class: "batch", Score: 63, Cost: 100, CostWeight: 4, Utilization: 15, UtilizationWeight: 3}
+	r := placementRecord{Node: "fixed-0", Pool: "fixed", Tier: "fixed", Class: "batch", Partition: "fixed-0-batch-0", Placement: "grow", Source: "profile", Demand: "cpu=250m,memory=1Gi",
+		Score: 63, Cost: 100, CostWeight: 4, Utilization: 15, UtilizationWeight: 3, Risk: 80, RiskWeight: 2, Confidence: 75, ConfidenceWeight: 1}
 	got, err := ParsePlacementRecord(r.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := PlacementRecord{Node: "fixed-0", Pool: "fixed", Tier: "fixed", Class: "batch", Score: 63, Cost: 100, CostWeight: 4, Utilization: 15, UtilizationWeight: 3}
+	want := PlacementRecord{Node: "fixed-0", Pool: "fixed", Tier: "fixed", Class: "batch", Partition: "fixed-0-batch-0", Placement: "grow", Source: "profile", Demand: "cpu=250m,memory=1Gi",
+		Score: 63, Cost: 100, CostWeight: 4, Utilization: 15, UtilizationWeight: 3, Risk: 80, RiskWeight: 2, Confidence: 75, ConfidenceWeight: 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ParsePlacementRecord(String()) mismatch (-want +got):\n%s", diff)
 	}
@@ -37,7 +39,7 @@ func TestParsePlacementRecordErrors(t *testing.T) {
 		}
 	}
 	// Unknown keys from a newer scheduler are ignored.
-	if _, err := ParsePlacementRecord("node=a pool=b tier=fixed class=d score=1 risk=3"); err != nil {
+	if _, err := ParsePlacementRecord("node=a pool=b tier=fixed class=d score=1 newterm=3"); err != nil {
 		t.Errorf("unknown key refused: %v", err)
 	}
 }

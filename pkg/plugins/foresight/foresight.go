@@ -3,6 +3,7 @@ package foresight
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -11,12 +12,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	foresightclient "github.com/foresight-dev/foresight/pkg/client"
+	"github.com/foresight-dev/foresight/pkg/demand"
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
 	listers "github.com/foresight-dev/foresight/pkg/generated/listers/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/plugins/apis/config"
@@ -40,17 +44,36 @@ const informerSyncTimeout = 30 * time.Second
 // Resources named in EventsToRegister; custom resources are written
 // <plural>.<version>.<group>.
 const (
-	tenantPolicyResource fwk.EventResource = "tenantpolicies.v1alpha1.foresight.dev"
-	resourcePoolResource fwk.EventResource = "resourcepools.v1alpha1.foresight.dev"
+	tenantPolicyResource    fwk.EventResource = "tenantpolicies.v1alpha1.foresight.dev"
+	resourcePoolResource    fwk.EventResource = "resourcepools.v1alpha1.foresight.dev"
+	partitionResource       fwk.EventResource = "partitions.v1alpha1.foresight.dev"
+	workloadProfileResource fwk.EventResource = "workloadprofiles.v1alpha1.foresight.dev"
 )
+
+// forecastHorizon is how far ahead a forecast is read for a new pod: the
+// controller resizes partitions within it.
+const forecastHorizon = time.Hour
+
+// ReasonProfileStale is the reason of the event on a pod whose workload's
+// profile was too old to be used.
+const ReasonProfileStale = "ForesightProfileStale"
 
 // Foresight is the plugin.
 type Foresight struct {
 	args     config.ForesightArgs
 	handle   fwk.Handle
 	policies listers.TenantPolicyLister
+	profiles cache.Indexer
 	pools    *poolIndex
 	refused  *refusedPods
+	// roomless are pods no node had room for, retried when a partition
+	// loses a member.
+	roomless *refusedPods
+	cache    *partitionCache
+	writer   *partitionWriter
+	recorder events.EventRecorder
+	// now is the clock; tests set it.
+	now func() time.Time
 }
 
 var (
@@ -60,6 +83,8 @@ var (
 	_ fwk.EnqueueExtensions = &Foresight{}
 	_ fwk.SignPlugin        = &Foresight{}
 	_ fwk.ReservePlugin     = &Foresight{}
+	_ fwk.PreBindPlugin     = &Foresight{}
+	_ fwk.PostFilterPlugin  = &Foresight{}
 	_ fwk.PostBindPlugin    = &Foresight{}
 )
 
@@ -80,12 +105,33 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	}
 	factory := externalversions.NewSharedInformerFactory(client, 0)
 	v1alpha1 := factory.Foresight().V1alpha1()
+	profileInformer := v1alpha1.WorkloadProfiles().Informer()
+	if err := profileInformer.AddIndexers(demand.ProfileIndexers()); err != nil {
+		return nil, fmt.Errorf("indexing WorkloadProfiles: %w", err)
+	}
+	nodeInformer := h.SharedInformerFactory().Core().V1().Nodes()
+	podInformer := h.SharedInformerFactory().Core().V1().Pods()
 	pl := &Foresight{
 		args:     *args,
 		handle:   h,
 		policies: v1alpha1.TenantPolicies().Lister(),
+		profiles: profileInformer.GetIndexer(),
 		pools:    newPoolIndex(v1alpha1.ResourcePools().Lister()),
 		refused:  newRefusedPods(),
+		roomless: newRefusedPods(),
+		cache:    newPartitionCache(),
+		now:      time.Now,
+		recorder: h.EventRecorder(),
+	}
+	pl.writer = newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), nodeInformer.Lister())
+	if _, err := v1alpha1.Partitions().Informer().AddEventHandler(pl.partitionHandler(logger)); err != nil {
+		return nil, fmt.Errorf("watching Partitions: %w", err)
+	}
+	if _, err := podInformer.Informer().AddEventHandler(pl.podHandler(logger)); err != nil {
+		return nil, fmt.Errorf("watching pods: %w", err)
+	}
+	if _, err := nodeInformer.Informer().AddEventHandler(pl.nodeHandler()); err != nil {
+		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
 	rebuild := func(any) { pl.pools.rebuild(logger) }
 	if _, err := v1alpha1.ResourcePools().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -110,6 +156,8 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 		}
 	}
 	pl.pools.rebuild(logger)
+	go pl.writer.run(ctx)
+	go pl.reconcile(klog.NewContext(ctx, logger), podInformer.Lister(), podInformer.Informer().HasSynced)
 	logger.V(4).Info("Plugin ready", "profileStalenessLimit", args.ProfileStalenessLimit.Duration, "scoreWeights", args.ScoreWeights)
 	return pl, nil
 }
@@ -121,33 +169,140 @@ func (pl *Foresight) Name() string { return Name }
 type podState struct {
 	spec  annotations.Spec
 	class annotations.ClassProperties
-	// milliCPU and memory are the pod's requests, a missing one counted as
-	// the default demand.
-	milliCPU, memory int64
+	// requested are the pod's requests as kube-scheduler counts them and
+	// original its requests before rightsizing.
+	requested, original demand.Vector
+	// source of the prediction, and why no profile was used.
+	source   demand.Source
+	fallback string
+	// predictions at the class's confidence and at the higher targets of
+	// pools, few enough to search.
+	predictions []confidencePrediction
+}
+
+type confidencePrediction struct {
+	confidence float64
+	prediction demand.Prediction
+	member     memberDemand
 }
 
 // Clone returns the state itself: it is never modified after PreFilter.
 func (s *podState) Clone() fwk.StateData { return s }
 
+// demandAt returns the pod's demand at a confidence, predicted in
+// PreFilter; the highest one predicted when that confidence was not.
+func (s *podState) demandAt(confidence float64) memberDemand {
+	for i := range s.predictions {
+		if s.predictions[i].confidence == confidence {
+			return s.predictions[i].member
+		}
+	}
+	return s.predictions[len(s.predictions)-1].member
+}
+
+// predictionAt is demandAt's prediction's upper demand, for explanations.
+func (s *podState) predictionAt(confidence float64) demand.Prediction {
+	for i := range s.predictions {
+		if s.predictions[i].confidence == confidence {
+			return s.predictions[i].prediction
+		}
+	}
+	return s.predictions[len(s.predictions)-1].prediction
+}
+
 // PreFilter resolves the pod's Foresight annotations against its
-// namespace's TenantPolicy. A pod that declares more than its namespace
-// allows cannot be scheduled until the pod or the policy changes.
+// namespace's TenantPolicy and predicts its demand from its workload's
+// profile, once per cycle. A pod that declares more than its namespace
+// allows cannot be scheduled until the pod or the policy changes; a pod
+// without a usable profile is predicted from its requests, which a metric
+// counts and, for a stale profile, an event tells.
 func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
+	s, err := pl.podStateFor(pod, true)
+	if err != nil {
+		if refused, ok := err.(refusedError); ok {
+			pl.refused.add(pod)
+			return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "foresight.dev annotations refused: "+refused.Error())
+		}
+		return nil, fwk.AsStatus(err)
+	}
+	pl.refused.remove(pod)
+	state.Write(stateKey, s)
+	if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
+		logger.Info("Predicted pod's demand", "pod", klog.KObj(pod), "slaClass", s.spec.Class, "priority", s.spec.Priority,
+			"source", s.source, "fallback", s.fallback, "demand", s.predictions[0].prediction.Upper.String())
+	}
+	return nil, nil
+}
+
+// refusedError is an annotation the namespace's policy refuses.
+type refusedError struct{ error }
+
+// podStateFor computes what PreFilter stores. With events set it counts
+// the prediction and tells the pod when its profile is stale.
+func (pl *Foresight) podStateFor(pod *v1.Pod, events bool) (*podState, error) {
 	policy, err := pl.policyFor(pod.Namespace)
 	if err != nil {
-		return nil, fwk.AsStatus(err)
+		return nil, err
 	}
 	spec, err := annotations.ForPod(pod, policy)
 	if err != nil {
-		pl.refused.add(pod)
-		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "foresight.dev annotations refused: "+err.Error())
+		return nil, refusedError{err}
 	}
-	pl.refused.remove(pod)
 	class, _ := annotations.Properties(spec.Class)
-	cpu, mem := podNonZeroRequests(pod, pl.args.DefaultCPU.MilliValue(), pl.args.DefaultMemory.Value())
-	state.Write(stateKey, &podState{spec: spec, class: class, milliCPU: cpu, memory: mem})
-	klog.FromContext(ctx).V(5).Info("Resolved pod's Foresight annotations", "pod", klog.KObj(pod), "slaClass", spec.Class, "priority", spec.Priority)
-	return nil, nil
+	s := &podState{spec: spec, class: class}
+	s.requested = podRequests(pod)
+	s.original = originalRequests(pod, s.requested)
+
+	now := pl.now()
+	var profile *foresightv1alpha1.WorkloadProfileStatus
+	wp, fallback := demand.ProfileFor(pl.profiles, pod, now, pl.args.ProfileStalenessLimit.Duration)
+	if wp != nil {
+		profile = &wp.Status
+	}
+	s.fallback = fallback
+	in := demand.Input{
+		Profile: profile, Now: now, Horizon: forecastHorizon,
+		DefaultMilliCPU: pl.args.DefaultCPU.MilliValue(), DefaultMemory: pl.args.DefaultMemory.Value(),
+		MinMilliCPU: spec.MinCPU.MilliValue(),
+	}
+	confidences := []float64{class.Confidence}
+	for _, p := range pl.pools.snapshot().pools {
+		if c := p.confidenceFor(class.Confidence); !slices.Contains(confidences, c) {
+			confidences = append(confidences, c)
+		}
+	}
+	sort.Float64s(confidences)
+	for _, c := range confidences {
+		in.Confidence = c
+		pred := demand.Predict(pod, in)
+		s.predictions = append(s.predictions, confidencePrediction{confidence: c, prediction: pred, member: newMemberDemand(pred, class.Overcommit)})
+	}
+	s.source = s.predictionAt(class.Confidence).Source
+	if events {
+		predictionsTotal.WithLabelValues(string(s.source), fallback).Inc()
+		if fallback == demand.FallbackStale {
+			staleProfilesTotal.Inc()
+			w, _ := demand.WorkloadOf(pod)
+			pl.recorder.Eventf(pod, nil, v1.EventTypeWarning, ReasonProfileStale, "Scheduling",
+				"the WorkloadProfile of %s %s was last updated more than %s ago; predicting from the pod's requests", w.Kind, w.Name, pl.args.ProfileStalenessLimit.Duration)
+		}
+	}
+	return s, nil
+}
+
+// podRequests returns a pod's CPU and memory requests as kube-scheduler
+// counts them (init containers, sidecars, overhead and pod-level
+// resources included).
+func podRequests(pod *v1.Pod) demand.Vector {
+	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	var v demand.Vector
+	if q, ok := r[v1.ResourceCPU]; ok {
+		v[demand.CPU] = q.MilliValue()
+	}
+	if q, ok := r[v1.ResourceMemory]; ok {
+		v[demand.Memory] = q.Value()
+	}
+	return v
 }
 
 // policyFor returns the spec of a namespace's TenantPolicy, or nil when it
@@ -185,8 +340,26 @@ const (
 	ReasonPoolConflict  = "node is selected by several ResourcePools"
 )
 
-// Filter keeps non-critical pods off dedicated pools and every pod off
-// nodes whose pool membership is ambiguous.
+// fitInputFor builds what the partition cache needs to place the pod on a
+// node of a pool.
+func (pl *Foresight) fitInputFor(s *podState, p *pool, nodeInfo fwk.NodeInfo) (*fitInput, memberDemand) {
+	conf := p.confidenceFor(s.class.Confidence)
+	m := s.demandAt(conf)
+	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
+	return &fitInput{
+		node: nodeInfo.Node().Name, pool: p.name, class: s.spec.Class, confidence: conf, member: &m,
+		allocatable:  demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()},
+		requested:    demand.Vector{req.GetMilliCPU(), req.GetMemory()},
+		podRequested: s.requested, podOriginal: s.original,
+		pol: p.pol, maxRatioPercent: p.maxRatioPercent,
+	}, m
+}
+
+// Filter keeps non-critical pods off dedicated pools, every pod off nodes
+// whose pool membership is ambiguous, and, on the nodes of a pool, admits
+// a pod only where a partition of its class has or can make room for its
+// predicted demand within the node's budget and the pool's overcommit
+// limit. Nodes in no pool are left to the other filters.
 func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
 	s, err := readState(state)
 	if err != nil {
@@ -201,14 +374,20 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		klog.FromContext(ctx).V(5).Info("Node in several pools", "node", klog.KObj(node), "err", err)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict)
 	}
-	if p != nil && p.tier == foresightv1alpha1.PoolTierDedicated && s.spec.Class != foresightv1alpha1.SLAClassCritical {
+	if p == nil {
+		return nil
+	}
+	if p.tier == foresightv1alpha1.PoolTierDedicated && s.spec.Class != foresightv1alpha1.SLAClassCritical {
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
+	}
+	in, _ := pl.fitInputFor(s, p, nodeInfo)
+	if res := pl.cache.fit(in); res.placement.Kind == placeNone {
+		return fwk.NewStatus(fwk.Unschedulable, res.reason)
 	}
 	return nil
 }
 
-// Score rates a node by the cost of its pool's capacity and by how full the
-// node would be after the placement.
+// Score rates a node by the cost-benefit of placing the pod there.
 func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
 	s, err := readState(state)
 	if err != nil {
@@ -225,49 +404,59 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 }
 
 // explain computes the score of a node for a pod with every term that
-// makes it up.
+// makes it up: the cost of the capacity, the utilisation after the
+// placement, the risk that the chosen partition overflows, and how the
+// trust in the prediction suits the node's overcommitment.
 func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecord, error) {
 	node := nodeInfo.Node()
 	if node == nil {
 		return placementRecord{}, fmt.Errorf("node not found")
 	}
-	r := placementRecord{Node: node.Name, Class: string(s.spec.Class), CostWeight: pl.args.ScoreWeights.Cost, UtilizationWeight: pl.args.ScoreWeights.Utilization}
-	if p, err := pl.pools.snapshot().poolOf(node.Labels); err == nil && p != nil {
-		r.Pool, r.Tier = p.name, string(p.tier)
+	w := pl.args.ScoreWeights
+	r := placementRecord{
+		Node: node.Name, Class: string(s.spec.Class), Source: string(s.source),
+		CostWeight: w.Cost, UtilizationWeight: w.Utilization, RiskWeight: w.Risk, ConfidenceWeight: w.Confidence,
 	}
-	r.Cost = costScore(nodeCost{Tier: foresightv1alpha1.PoolTier(r.Tier), Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
-	requested, allocatable := nodeInfo.GetNonZeroRequested(), nodeInfo.GetAllocatable()
-	r.Utilization = utilizationScore(requested.GetMilliCPU()+s.milliCPU, allocatable.GetMilliCPU(), requested.GetMemory()+s.memory, allocatable.GetMemory())
-	r.Score = weighted([2]int64{r.Cost, r.CostWeight}, [2]int64{r.Utilization, r.UtilizationWeight})
+	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
+	allocatable := demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()}
+	p, err := pl.pools.snapshot().poolOf(node.Labels)
+	if err != nil || p == nil {
+		// Off pools: requests are all that is known of the node.
+		up := s.predictionAt(s.class.Confidence).Upper
+		r.Demand = up.String()
+		r.Cost = costScore(nodeCost{Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
+		r.Utilization = utilizationScore(req.GetMilliCPU()+s.requested[demand.CPU], allocatable[demand.CPU], req.GetMemory()+s.requested[demand.Memory], allocatable[demand.Memory])
+		r.Risk = maxScore
+		r.Confidence = confidenceScore(sourceConfidence(s.source), 0)
+		r.Score = weighted([2]int64{r.Cost, w.Cost}, [2]int64{r.Utilization, w.Utilization}, [2]int64{r.Risk, w.Risk}, [2]int64{r.Confidence, w.Confidence})
+		return r, nil
+	}
+	r.Pool, r.Tier = p.name, string(p.tier)
+	in, m := pl.fitInputFor(s, p, nodeInfo)
+	r.Demand = m.Upper.String()
+	res := pl.cache.fit(in)
+	r.Placement = res.placement.Kind.String()
+	if res.partition != nil {
+		r.Partition = res.partition.name
+	}
+	r.Cost = costScore(nodeCost{Tier: p.tier, Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
+	// Utilisation: the node's partitions and the requests of pods outside
+	// them, after the placement, against its allocatable.
+	used := res.placement.Allocated.Add(allocatable.Sub(res.placement.Budget))
+	r.Utilization = utilizationScore(used[demand.CPU], allocatable[demand.CPU], used[demand.Memory], allocatable[demand.Memory])
+	r.Risk = riskScore(res.pExceed, in.confidence)
+	r.Confidence = confidenceScore(sourceConfidence(s.source), overcommitUsed(res.originalAfter, allocatable, res.originalLimit))
+	r.Score = weighted([2]int64{r.Cost, w.Cost}, [2]int64{r.Utilization, w.Utilization}, [2]int64{r.Risk, w.Risk}, [2]int64{r.Confidence, w.Confidence})
 	return r, nil
 }
 
 // ScoreExtensions returns nil: scores are already in [0, MaxNodeScore].
 func (pl *Foresight) ScoreExtensions() fwk.ScoreExtensions { return nil }
 
-// podNonZeroRequests sums the CPU (millicores) and memory (bytes) requests
-// of a pod's containers, counting a missing request as the default demand.
-func podNonZeroRequests(pod *v1.Pod, defaultMilliCPU, defaultMemory int64) (int64, int64) {
-	var cpu, mem int64
-	for i := range pod.Spec.Containers {
-		r := pod.Spec.Containers[i].Resources.Requests
-		if q, ok := r[v1.ResourceCPU]; ok {
-			cpu += q.MilliValue()
-		} else {
-			cpu += defaultMilliCPU
-		}
-		if q, ok := r[v1.ResourceMemory]; ok {
-			mem += q.Value()
-		} else {
-			mem += defaultMemory
-		}
-	}
-	return cpu, mem
-}
-
 // SignPod returns what the plugin's decisions depend on beyond what the
-// in-tree plugins sign: the namespace (its TenantPolicy) and the pod's
-// foresight.dev/ annotations.
+// in-tree plugins sign (requests among them): the namespace (its
+// TenantPolicy), the pod's foresight.dev/ annotations and its workload
+// (its profile).
 func (pl *Foresight) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
 	var declared []string
 	for k, v := range pod.Annotations {
@@ -276,9 +465,15 @@ func (pl *Foresight) SignPod(_ context.Context, pod *v1.Pod) ([]fwk.SignFragment
 		}
 	}
 	sort.Strings(declared)
+	// The prediction comes from the pod's workload.
+	var workload string
+	if w, ok := demand.WorkloadOf(pod); ok {
+		workload = w.Kind + "/" + w.Name
+	}
 	return []fwk.SignFragment{
 		{Key: "v1.Pod.Namespace", Value: pod.Namespace},
 		{Key: "foresight.dev/annotations", Value: declared},
+		{Key: "foresight.dev/workload", Value: workload},
 	}, nil
 }
 
@@ -289,14 +484,19 @@ func (pl *Foresight) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWith
 	return []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: tenantPolicyResource, ActionType: fwk.All}, QueueingHintFn: isPolicyOfPodNamespace},
 		{Event: fwk.ClusterEvent{Resource: resourcePoolResource, ActionType: fwk.All}},
-		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel}},
+		// A partition shrunk or resized by the controller, or a profile
+		// that predicts less, may make room.
+		{Event: fwk.ClusterEvent{Resource: partitionResource, ActionType: fwk.Update | fwk.Delete}},
+		{Event: fwk.ClusterEvent{Resource: workloadProfileResource, ActionType: fwk.Add | fwk.Update}, QueueingHintFn: isPolicyOfPodNamespace},
+		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}},
+		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable}},
 		// The pod's own update (its annotations fixed) is a TargetPod event.
 		{Event: fwk.ClusterEvent{Resource: fwk.TargetPod, ActionType: fwk.Update}},
 	}, nil
 }
 
-// isPolicyOfPodNamespace requeues a pod only when the changed TenantPolicy
-// is its namespace's.
+// isPolicyOfPodNamespace requeues a pod only when the changed object (a
+// TenantPolicy or a WorkloadProfile) is in its namespace.
 func isPolicyOfPodNamespace(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
 	obj := newObj
 	if obj == nil {
@@ -315,8 +515,10 @@ func isPolicyOfPodNamespace(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk
 	return fwk.QueueSkip, nil
 }
 
-// Reserve records why the pod goes to the chosen node, computed on the
-// same snapshot its score was, for PostBind to publish.
+// Reserve puts the pod into its partition on the chosen node in the
+// cache, deciding again under the cache's lock, and records why the pod
+// goes there, computed on the same snapshot its score was, for PostBind
+// to publish.
 func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	s, err := readState(state)
 	if err != nil {
@@ -330,18 +532,76 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
+	if p, err := pl.pools.snapshot().poolOf(nodeInfo.Node().Labels); err == nil && p != nil {
+		in, _ := pl.fitInputFor(s, p, nodeInfo)
+		name, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, in)
+		if err != nil {
+			return fwk.NewStatus(fwk.Unschedulable, err.Error())
+		}
+		pl.roomless.remove(pod)
+		r.Partition = name
+		placementsTotal.WithLabelValues(r.Placement).Inc()
+		klog.FromContext(ctx).V(4).Info("Reserved pod in partition", "pod", klog.KObj(pod), "node", nodeName, "partition", name, "placement", r.Placement)
+	}
 	state.Write(explainKey, &r)
 	return nil
 }
 
-// Unreserve forgets the record: the cycle's state is dropped with it.
-func (pl *Foresight) Unreserve(_ context.Context, state fwk.CycleState, _ *v1.Pod, _ string) {
+// Unreserve takes the pod out of its partition (shrinking or dropping
+// it) and has the API follow.
+func (pl *Foresight) Unreserve(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
 	state.Delete(explainKey)
+	if name := pl.cache.remove(pod.UID); name != "" {
+		logger := klog.FromContext(ctx)
+		logger.V(4).Info("Unreserved pod from partition", "pod", klog.KObj(pod), "node", nodeName, "partition", name)
+		pl.removed(logger, name)
+	}
 }
 
-// PostBind publishes the placement record as an event on the pod, which
-// `kubectl foresight explain pod` shows.
+// PostFilter remembers a pod that no node could take, so that it is
+// retried as soon as a partition loses a member: the scheduler's own
+// pod-deletion event may reach the queue before this plugin's cache has
+// freed the room. It never nominates a node.
+func (pl *Foresight) PostFilter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+	pl.roomless.add(pod)
+	return nil, fwk.NewStatus(fwk.Unschedulable)
+}
+
+// roomFreed retries the pods no node had room for.
+func (pl *Foresight) roomFreed(logger klog.Logger) {
+	if pods := pl.roomless.takeAll(); len(pods) > 0 {
+		logger.V(4).Info("Partition room freed: retrying pods", "pods", len(pods))
+		pl.handle.Activate(logger, pods)
+	}
+}
+
+// PreBindPreFlight skips PreBind for pods that are in no partition.
+func (pl *Foresight) PreBindPreFlight(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) (*fwk.PreBindPreFlightResult, *fwk.Status) {
+	if _, ok := pl.cache.partitionOf(pod.UID); !ok {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	return &fwk.PreBindPreFlightResult{AllowParallel: true}, nil
+}
+
+// PreBind writes the pod's partition to the API before the pod is bound,
+// so that a bound pod is always a member of a Partition object. If the
+// write fails the pod is not bound: the scheduler unreserves it and tries
+// again.
+func (pl *Foresight) PreBind(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) *fwk.Status {
+	name, ok := pl.cache.partitionOf(pod.UID)
+	if !ok {
+		return nil
+	}
+	if err := pl.writer.sync(ctx, name); err != nil {
+		return fwk.AsStatus(fmt.Errorf("writing partition %s: %w", name, err))
+	}
+	return nil
+}
+
+// PostBind notes the pod as bound and publishes the placement record as an
+// event on the pod, which `kubectl foresight explain pod` shows.
 func (pl *Foresight) PostBind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
+	pl.cache.bound(pod.UID)
 	d, err := state.Read(explainKey)
 	if err != nil {
 		return
@@ -350,6 +610,6 @@ func (pl *Foresight) PostBind(ctx context.Context, state fwk.CycleState, pod *v1
 	if !ok {
 		return
 	}
-	pl.handle.EventRecorder().Eventf(pod, nil, v1.EventTypeNormal, ReasonPlaced, "Scheduling", "%s", r.String())
+	pl.recorder.Eventf(pod, nil, v1.EventTypeNormal, ReasonPlaced, "Scheduling", "%s", r.String())
 	klog.FromContext(ctx).V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
 }

@@ -2,10 +2,13 @@ package foresight
 
 import (
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2/ktesting"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -13,10 +16,13 @@ import (
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/demand"
 	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned/fake"
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
 	"github.com/foresight-dev/foresight/pkg/plugins/apis/config"
 )
+
+var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func testArgs() config.ForesightArgs {
 	return config.ForesightArgs{
@@ -36,7 +42,7 @@ func poolObj(name string, tier foresightv1alpha1.PoolTier, labels map[string]str
 
 // newTestPlugin builds the plugin over informer caches filled with objs,
 // without starting informers.
-func newTestPlugin(t *testing.T, pools []*foresightv1alpha1.ResourcePool, policies []*foresightv1alpha1.TenantPolicy) *Foresight {
+func newTestPlugin(t *testing.T, pools []*foresightv1alpha1.ResourcePool, policies []*foresightv1alpha1.TenantPolicy, profiles ...*foresightv1alpha1.WorkloadProfile) *Foresight {
 	t.Helper()
 	logger, _ := ktesting.NewTestContext(t)
 	factory := externalversions.NewSharedInformerFactory(fake.NewSimpleClientset(), 0)
@@ -52,7 +58,17 @@ func newTestPlugin(t *testing.T, pools []*foresightv1alpha1.ResourcePool, polici
 			t.Fatal(err)
 		}
 	}
-	pl := &Foresight{args: testArgs(), policies: policyInformer.Lister(), pools: newPoolIndex(poolInformer.Lister()), refused: newRefusedPods()}
+	profileIndex := cache.NewIndexer(cache.MetaNamespaceKeyFunc, demand.ProfileIndexers())
+	for _, p := range profiles {
+		if err := profileIndex.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pl := &Foresight{
+		args: testArgs(), policies: policyInformer.Lister(), profiles: profileIndex, pools: newPoolIndex(poolInformer.Lister()),
+		refused: newRefusedPods(), roomless: newRefusedPods(), cache: newPartitionCache(),
+		now: func() time.Time { return testNow }, recorder: events.NewFakeRecorder(100),
+	}
 	pl.pools.rebuild(logger)
 	return pl
 }
@@ -143,6 +159,7 @@ func TestFilter(t *testing.T) {
 				t.Fatalf("PreFilter: %v", s.AsError())
 			}
 			ni := framework.NewNodeInfo()
+			tc.node.Status.Allocatable = v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("16Gi")}
 			ni.SetNode(tc.node)
 			status := pl.Filter(ctx, state, w.Obj(), ni)
 			if status.Code() != tc.wantCode {
@@ -181,9 +198,11 @@ func TestScore(t *testing.T) {
 	if fixedIdle <= variableBusy || variableBusy <= variableIdle {
 		t.Errorf("want fixed (%d) > busy variable (%d) > idle variable (%d)", fixedIdle, variableBusy, variableIdle)
 	}
-	// Fixed, empty: cost 100, utilisation after placement (1/4 + 1/16)/2 = 15.6 → 15;
-	// (100·4 + 15·3) / 7 = 63.57 → 63.
-	if fixedIdle != 63 {
-		t.Errorf("score on an empty fixed node = %d, want 63", fixedIdle)
+	// Fixed, empty: cost 100, utilisation after placement (1/4 + 1/16)/2 = 15.6 → 15,
+	// risk 100 (a new partition sized at the demand, which is certain: it comes
+	// from requests), confidence 100 (no overcommit);
+	// (100·4 + 15·3 + 100·2 + 100·1) / 10 = 74.5 → 74.
+	if fixedIdle != 74 {
+		t.Errorf("score on an empty fixed node = %d, want 74", fixedIdle)
 	}
 }

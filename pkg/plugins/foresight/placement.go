@@ -10,16 +10,15 @@ import "github.com/foresight-dev/foresight/pkg/demand"
 type partitionView struct {
 	// Size is the capacity reserved for the partition.
 	Size demand.Vector
-	// Demand is the sum of its members' predicted demands, assumed pods
+	// Demand is its members' predicted joint demand, assumed pods
 	// included.
 	Demand demand.Vector
+	// With is the joint demand if the pod joins.
+	With demand.Vector
 }
 
-// poolPolicy is what a node's pool allows.
+// poolPolicy is how a pool sizes its partitions.
 type poolPolicy struct {
-	// MaxRatioPercent bounds the sum of partition sizes on a node, as a
-	// percentage of its allocatable; 100 for dedicated pools.
-	MaxRatioPercent int64
 	// HeadroomPercent is added to a partition's predicted demand.
 	HeadroomPercent int64
 	// MinSize, MaxSize and Step bound partition sizes; zero means unbounded
@@ -64,7 +63,7 @@ type placement struct {
 	// Demand is the partition's predicted demand once the pod is in it.
 	Demand demand.Vector
 	// Allocated is the sum of the node's partition sizes after the
-	// placement, and Budget what the pool allows.
+	// placement, and Budget what the node has for partitions.
 	Allocated, Budget demand.Vector
 }
 
@@ -73,17 +72,6 @@ const (
 	ReasonTooLargeForPartitions = "pod's predicted demand exceeds the pool's maximum partition size"
 	ReasonPoolBudget            = "no partition of the pod's class has room and the node's pool budget is used up"
 )
-
-// budget is what a pool allows on a node: its allocatable times the
-// overcommit ratio.
-func budget(allocatable demand.Vector, pol poolPolicy) demand.Vector {
-	ratio := max(pol.MaxRatioPercent, 100)
-	var b demand.Vector
-	for i := range allocatable {
-		b[i] = allocatable[i] * ratio / 100
-	}
-	return b
-}
 
 // sizeFor is the partition size for a predicted demand: the demand plus
 // headroom, rounded up to the step, at least the minimum size.
@@ -101,12 +89,11 @@ func sizeFor(d demand.Vector, pol poolPolicy) demand.Vector {
 
 // place finds room on a node for a pod with predicted demand d, among the
 // node's partitions of the pod's class (others is the sum of the sizes of
-// the node's partitions of other classes): the existing partition it fits
-// best without growing, else the one that grows least within the node's
-// budget, else a new partition within the budget. It returns the reason
-// when the pod does not fit.
-func place(d demand.Vector, partitions []partitionView, others, allocatable demand.Vector, pol poolPolicy) (placement, string) {
-	limit := budget(allocatable, pol)
+// the node's partitions of other classes, limit what the node has for
+// partitions): the existing partition it fits best without growing, else
+// the one that grows least within the limit, else a new partition within
+// the limit. It returns the reason when the pod does not fit.
+func place(d demand.Vector, partitions []partitionView, others, limit demand.Vector, pol poolPolicy) (placement, string) {
 	allocated := others
 	for _, p := range partitions {
 		allocated = allocated.Add(p.Size)
@@ -117,11 +104,11 @@ func place(d demand.Vector, partitions []partitionView, others, allocatable dema
 	// room for larger pods.
 	bestSlack := int64(-1)
 	for i, p := range partitions {
-		after := p.Demand.Add(d)
+		after := p.With
 		if !after.FitsIn(p.Size) {
 			continue
 		}
-		if s := slack(p.Size, after, allocatable); bestSlack < 0 || s < bestSlack {
+		if s := slack(p.Size, after, limit); bestSlack < 0 || s < bestSlack {
 			bestSlack = s
 			best = placement{Kind: placeExisting, Partition: i, Size: p.Size, Demand: after, Allocated: allocated, Budget: limit}
 		}
@@ -133,17 +120,17 @@ func place(d demand.Vector, partitions []partitionView, others, allocatable dema
 	tooLarge := false
 	bestGrowth := int64(-1)
 	for i, p := range partitions {
-		after := p.Demand.Add(d)
+		after := p.With
 		size := sizeFor(after, pol).Max(p.Size)
 		if !size.FitsIn(pol.MaxSize) {
 			tooLarge = true
 			continue
 		}
 		total := allocated.Sub(p.Size).Add(size)
-		if !total.FitsIn(limit) {
+		if !withinBudget(total, limit) {
 			continue
 		}
-		if g := slack(size, p.Size, allocatable); bestGrowth < 0 || g < bestGrowth {
+		if g := slack(size, p.Size, limit); bestGrowth < 0 || g < bestGrowth {
 			bestGrowth = g
 			best = placement{Kind: placeGrow, Partition: i, Size: size, Demand: after, Allocated: total, Budget: limit}
 		}
@@ -156,7 +143,7 @@ func place(d demand.Vector, partitions []partitionView, others, allocatable dema
 	if !size.FitsIn(pol.MaxSize) {
 		return best, ReasonTooLargeForPartitions
 	}
-	if total := allocated.Add(size); total.FitsIn(limit) {
+	if total := allocated.Add(size); withinBudget(total, limit) {
 		return placement{Kind: placeNew, Partition: -1, Size: size, Demand: d, Allocated: total, Budget: limit}, ""
 	}
 	if tooLarge && len(partitions) > 0 {
@@ -166,14 +153,27 @@ func place(d demand.Vector, partitions []partitionView, others, allocatable dema
 }
 
 // slack measures a - b over the resources the node has, each as a share of
-// the node's allocatable in parts per million, summed: a unit-free
-// distance between two vectors.
-func slack(a, b, allocatable demand.Vector) int64 {
+// the node's capacity in parts per million, summed: a unit-free distance
+// between two vectors.
+func slack(a, b, capacity demand.Vector) int64 {
 	var s int64
 	for i := range a {
-		if allocatable[i] > 0 {
-			s += (a[i] - b[i]) * 1_000_000 / allocatable[i]
+		if capacity[i] > 0 {
+			s += (a[i] - b[i]) * 1_000_000 / capacity[i]
 		}
 	}
 	return s
+}
+
+// withinBudget tells whether v fits a node's budget: CPU and memory are
+// always bounded (a budget at or below zero admits nothing), disk I/O and
+// network only when the node declares them.
+func withinBudget(v, limit demand.Vector) bool {
+	for i := range v {
+		bounded := i == demand.CPU || i == demand.Memory || limit[i] > 0
+		if bounded && v[i] > limit[i] {
+			return false
+		}
+	}
+	return true
 }

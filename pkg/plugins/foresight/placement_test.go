@@ -35,8 +35,7 @@ func TestSizeFor(t *testing.T) {
 
 func TestPlace(t *testing.T) {
 	node := demand.Vector{8000, 32 * gi}
-	noOvercommit := poolPolicy{MaxRatioPercent: 100}
-	overcommit := poolPolicy{MaxRatioPercent: 150}
+	noOvercommit := poolPolicy{}
 	tests := []struct {
 		name       string
 		d          demand.Vector
@@ -87,24 +86,16 @@ func TestPlace(t *testing.T) {
 			wantReason: ReasonPoolBudget,
 		},
 		{
-			name:       "the same node with 150% overcommit grows",
-			d:          demand.Vector{1000, 2 * gi},
-			partitions: []partitionView{{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{4000, 8 * gi}}},
-			others:     demand.Vector{4000, 8 * gi},
-			pol:        overcommit,
-			want:       placement{Kind: placeGrow, Partition: 0, Size: demand.Vector{5000, 10 * gi}, Demand: demand.Vector{5000, 10 * gi}, Allocated: demand.Vector{9000, 18 * gi}, Budget: demand.Vector{12000, 48 * gi}},
-		},
-		{
 			name:       "growth beyond the maximum size opens a new partition",
 			d:          demand.Vector{1000, 2 * gi},
 			partitions: []partitionView{{Size: demand.Vector{4000, 8 * gi}, Demand: demand.Vector{4000, 8 * gi}}},
-			pol:        poolPolicy{MaxRatioPercent: 100, MaxSize: demand.Vector{4000, 0}},
+			pol:        poolPolicy{MaxSize: demand.Vector{4000, 0}},
 			want:       placement{Kind: placeNew, Partition: -1, Size: demand.Vector{1000, 2 * gi}, Demand: demand.Vector{1000, 2 * gi}, Allocated: demand.Vector{5000, 10 * gi}, Budget: node},
 		},
 		{
 			name:       "pod larger than any partition may be",
 			d:          demand.Vector{5000, 2 * gi},
-			pol:        poolPolicy{MaxRatioPercent: 100, MaxSize: demand.Vector{4000, 0}},
+			pol:        poolPolicy{MaxSize: demand.Vector{4000, 0}},
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
 			wantReason: ReasonTooLargeForPartitions,
 		},
@@ -121,13 +112,17 @@ func TestPlace(t *testing.T) {
 			d:    demand.Vector{2000, 2 * gi},
 			// 2000·1.5 = 3000 > the 2000 left: refused although the bare demand fits.
 			others:     demand.Vector{6000, 8 * gi},
-			pol:        poolPolicy{MaxRatioPercent: 100, HeadroomPercent: 50},
+			pol:        poolPolicy{HeadroomPercent: 50},
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
 			wantReason: ReasonPoolBudget,
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// Without shapes or spreads the joint demand is the sum.
+			for i := range tc.partitions {
+				tc.partitions[i].With = tc.partitions[i].Demand.Add(tc.d)
+			}
 			got, reason := place(tc.d, tc.partitions, tc.others, node, tc.pol)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("place() mismatch (-want +got):\n%s", diff)
@@ -136,13 +131,5 @@ func TestPlace(t *testing.T) {
 				t.Errorf("reason = %q, want %q", reason, tc.wantReason)
 			}
 		})
-	}
-}
-
-func TestBudgetNeverBelowAllocatable(t *testing.T) {
-	// A ratio below 100 is refused by the API server; if one slips through
-	// (hand-edited storage) it must not shrink the node.
-	if diff := cmp.Diff(demand.Vector{8000, 16}, budget(demand.Vector{8000, 16}, poolPolicy{MaxRatioPercent: 50})); diff != "" {
-		t.Errorf("budget() mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"k8s.io/klog/v2"
 
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/demand"
 	listers "github.com/foresight-dev/foresight/pkg/generated/listers/foresight/v1alpha1"
 )
 
@@ -18,6 +19,48 @@ type pool struct {
 	name     string
 	tier     foresightv1alpha1.PoolTier
 	selector labels.Selector
+	// pol sizes the pool's partitions.
+	pol poolPolicy
+	// maxRatioPercent bounds the original requests on each node: 100 (no
+	// overcommit) for dedicated pools and when unset.
+	maxRatioPercent int64
+	// targetConfidence is the least confidence of its partitions.
+	targetConfidence float64
+}
+
+// newPool reads what the hot path needs from a ResourcePool.
+func newPool(o *foresightv1alpha1.ResourcePool, sel labels.Selector) pool {
+	p := pool{name: o.Name, tier: o.Spec.Tier, selector: sel, maxRatioPercent: int64(o.Spec.Overcommit.MaxRatioPercent)}
+	if p.tier == foresightv1alpha1.PoolTierDedicated || p.maxRatioPercent < 100 {
+		p.maxRatioPercent = 100
+	}
+	if c, err := o.Spec.Overcommit.TargetConfidence.Float(); err == nil {
+		p.targetConfidence = c
+	}
+	part := &o.Spec.Partitioning
+	p.pol = poolPolicy{
+		HeadroomPercent: int64(max(part.HeadroomPercent, 0)),
+		MinSize:         demand.FromResourceVector(part.MinSize),
+		MaxSize:         demand.FromResourceVector(part.MaxSize),
+		Step:            demand.FromResourceVector(part.Step),
+	}
+	return p
+}
+
+// confidenceFor is the confidence at which a pod of a class with the
+// given confidence is sized in this pool: never below the pool's target.
+func (p *pool) confidenceFor(class float64) float64 {
+	return max(class, p.targetConfidence)
+}
+
+// byName returns the pool with a name, nil when there is none.
+func (s *poolSnapshot) byName(name string) *pool {
+	for i := range s.pools {
+		if s.pools[i].name == name {
+			return &s.pools[i]
+		}
+	}
+	return nil
 }
 
 // poolSnapshot is an immutable view of every ResourcePool, replaced as a
@@ -54,7 +97,7 @@ func (idx *poolIndex) rebuild(logger klog.Logger) {
 			logger.Error(err, "Ignoring ResourcePool with an invalid node selector", "resourcePool", klog.KObj(o))
 			continue
 		}
-		snap.pools = append(snap.pools, pool{name: o.Name, tier: o.Spec.Tier, selector: sel})
+		snap.pools = append(snap.pools, newPool(o, sel))
 	}
 	sort.Slice(snap.pools, func(i, j int) bool { return snap.pools[i].name < snap.pools[j].name })
 	idx.current.Store(snap)

@@ -52,6 +52,20 @@ func (r *refusedPods) take(namespace string) map[string]*v1.Pod {
 	return m
 }
 
+// takeAll returns and forgets every pod.
+func (r *refusedPods) takeAll() map[string]*v1.Pod {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all := map[string]*v1.Pod{}
+	for _, m := range r.byKey {
+		for k, p := range m {
+			all[k] = p
+		}
+	}
+	r.byKey = map[string]map[string]*v1.Pod{}
+	return all
+}
+
 // activateOnPolicyChange returns an event handler for TenantPolicies that
 // moves the pods refused in the policy's namespace back to the active
 // queue. Pods deleted meanwhile are ignored by the queue.

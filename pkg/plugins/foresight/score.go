@@ -1,7 +1,10 @@
 package foresight
 
 import (
+	"math"
+
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 // maxScore is the score of the best node; it equals the scheduler's
@@ -82,4 +85,50 @@ func weighted(terms ...[2]int64) int64 {
 		return 0
 	}
 	return num / den
+}
+
+// sourceConfidence is how much a prediction from each source is trusted,
+// in [0, 1]: forecasts are back-tested, profiles are measured, requests
+// are what users guessed, the default is a guess of ours.
+func sourceConfidence(s demand.Source) float64 {
+	switch s {
+	case demand.SourceForecast:
+		return 0.9
+	case demand.SourceProfile:
+		return 0.75
+	case demand.SourceRequests:
+		return 0.5
+	default:
+		return 0.25
+	}
+}
+
+// confidenceScore rates, from 0 to maxScore, how well a node suits a pod
+// given how much its prediction can be trusted: a trusted prediction may
+// go anywhere, an untrusted one prefers nodes whose pool overcommit
+// allowance is little used (overcommitUsed in [0, 1] after the placement),
+// so that a wrong guess hurts where there is slack.
+func confidenceScore(trust, overcommitUsed float64) int64 {
+	trust = min(max(trust, 0), 1)
+	overcommitUsed = min(max(overcommitUsed, 0), 1)
+	return int64(math.Round((trust + (1-trust)*(1-overcommitUsed)) * maxScore))
+}
+
+// overcommitUsed is how much of a node's overcommit allowance its
+// original requests use, in [0, 1]: 0 while they fit its allocatable, 1
+// at the pool's limit; the larger of CPU and memory.
+func overcommitUsed(original, allocatable, limit demand.Vector) float64 {
+	used := 0.0
+	for _, r := range []int{demand.CPU, demand.Memory} {
+		allowance := limit[r] - allocatable[r]
+		over := original[r] - allocatable[r]
+		switch {
+		case over <= 0:
+		case allowance <= 0:
+			used = 1
+		default:
+			used = max(used, float64(over)/float64(allowance))
+		}
+	}
+	return min(used, 1)
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 func TestCostScore(t *testing.T) {
@@ -63,5 +64,31 @@ func TestWeighted(t *testing.T) {
 	}
 	if got := weighted([2]int64{100, 0}); got != 0 {
 		t.Errorf("weighted() with zero weights = %d, want 0", got)
+	}
+}
+
+func TestConfidenceScore(t *testing.T) {
+	alloc := demand.Vector{4000, 8 << 30}
+	limit := demand.Vector{6000, 12 << 30} // 150%
+	tests := []struct {
+		name     string
+		trust    float64
+		original demand.Vector
+		want     int64
+	}{
+		{"trusted prediction, full overcommit", 0.9, limit, 90},
+		{"guess on a node without overcommit", 0.25, demand.Vector{3000, 4 << 30}, 100},
+		{"guess on a node at the limit", 0.25, limit, 25},
+		{"guess halfway through the allowance", 0.25, demand.Vector{5000, 8 << 30}, 63},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := confidenceScore(tc.trust, overcommitUsed(tc.original, alloc, limit)); got != tc.want {
+				t.Errorf("confidenceScore = %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if u := overcommitUsed(demand.Vector{5000, 0}, alloc, alloc); u != 1 {
+		t.Errorf("beyond allocatable in a pool without overcommit: used = %g, want 1", u)
 	}
 }

@@ -1,0 +1,445 @@
+package foresight
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/demand"
+)
+
+// member is a pod in a partition.
+type member struct {
+	uid             types.UID
+	namespace, name string
+	d               memberDemand
+	// requested are the pod's requests, original its requests before
+	// rightsizing (equal when it was not rightsized).
+	requested, original demand.Vector
+	// reserved is true while this scheduler has reserved the pod and not
+	// yet seen it bound; members read from the API start false.
+	reserved bool
+}
+
+// partition is a Partition as the scheduler's cache holds it: the desired
+// state that PreBind and the sync loop write to the API.
+type partition struct {
+	name       string
+	node, pool string
+	class      foresightv1alpha1.SLAClass
+	confidence float64
+	size       demand.Vector
+	pol        poolPolicy
+	members    map[types.UID]*member
+	agg        aggregate
+}
+
+// nodePartitions are the partitions of one node, with their members' sums.
+type nodePartitions struct {
+	partitions []*partition
+	// requested and original are Σ of the members' requests and original
+	// requests over every partition of the node.
+	requested, original demand.Vector
+}
+
+// partitionCache holds every partition the scheduler knows, built from
+// Partition objects at start and kept current by Reserve, Unreserve and
+// pod and node events. Filter and Score take the read lock for one node
+// at a time.
+type partitionCache struct {
+	mu     sync.RWMutex
+	nodes  map[string]*nodePartitions
+	byName map[string]*partition
+	byPod  map[types.UID]*partition
+}
+
+func newPartitionCache() *partitionCache {
+	return &partitionCache{nodes: map[string]*nodePartitions{}, byName: map[string]*partition{}, byPod: map[types.UID]*partition{}}
+}
+
+// fitInput is what deciding a pod's place on one node needs.
+type fitInput struct {
+	node, pool string
+	class      foresightv1alpha1.SLAClass
+	confidence float64
+	member     *memberDemand
+	// allocatable and requested are the node's, from the scheduler's
+	// snapshot (requested includes pods outside any partition).
+	allocatable, requested demand.Vector
+	// podRequested and podOriginal are the pod's requests and its
+	// requests before rightsizing.
+	podRequested, podOriginal demand.Vector
+	pol                       poolPolicy
+	// maxRatioPercent bounds the node's original requests.
+	maxRatioPercent int64
+}
+
+// fitResult is where a pod goes on a node, or why it does not fit.
+type fitResult struct {
+	placement placement
+	// partition is the existing partition used; nil for a new one.
+	partition *partition
+	reason    string
+	// pExceed is the chance that the chosen partition's joint demand
+	// exceeds its size after the placement.
+	pExceed float64
+	// originalAfter is the node's original requests after the placement
+	// and originalLimit what the pool allows.
+	originalAfter, originalLimit demand.Vector
+}
+
+// Reasons a pod does not fit a node, besides those of place.
+const (
+	ReasonOvercommitLimit = "node's original requests would exceed its pool's overcommit limit"
+)
+
+// fit decides where a pod goes on a node; it takes the read lock.
+func (c *partitionCache) fit(in *fitInput) fitResult {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.fitLocked(in)
+}
+
+func (c *partitionCache) fitLocked(in *fitInput) fitResult {
+	np := c.nodes[in.node]
+	var membersRequested, membersOriginal demand.Vector
+	if np != nil {
+		membersRequested, membersOriginal = np.requested, np.original
+	}
+	// Pods outside partitions (DaemonSets, other schedulers' pods) keep
+	// their requests out of the partitions' budget.
+	outside := in.requested.Sub(membersRequested).Max(demand.Vector{})
+	res := fitResult{
+		originalAfter: outside.Add(membersOriginal).Add(in.podOriginal),
+		originalLimit: scale(in.allocatable, max(in.maxRatioPercent, 100)),
+	}
+	if !withinBudget(res.originalAfter, res.originalLimit) {
+		res.reason = ReasonOvercommitLimit
+		return res
+	}
+	var views [8]partitionView
+	mine := views[:0]
+	var chosen [8]*partition
+	refs := chosen[:0]
+	var others demand.Vector
+	if np != nil {
+		for _, p := range np.partitions {
+			if p.class != in.class || p.pool != in.pool || p.confidence != in.confidence {
+				others = others.Add(p.size)
+				continue
+			}
+			mine = append(mine, partitionView{Size: p.size, Demand: p.agg.joint(nil), With: p.agg.joint(in.member)})
+			refs = append(refs, p)
+		}
+	}
+	pl, reason := place(in.member.Upper, mine, others, in.allocatable.Sub(outside), in.pol)
+	res.placement, res.reason = pl, reason
+	if pl.Kind == placeNone {
+		return res
+	}
+	if pl.Partition >= 0 {
+		res.partition = refs[pl.Partition]
+		res.pExceed = res.partition.agg.exceedProbability(pl.Size, in.member, in.confidence)
+	} else {
+		var empty aggregate
+		res.pExceed = empty.exceedProbability(pl.Size, in.member, in.confidence)
+	}
+	return res
+}
+
+// scale returns v·percent/100.
+func scale(v demand.Vector, percent int64) demand.Vector {
+	for i := range v {
+		v[i] = v[i] * percent / 100
+	}
+	return v
+}
+
+// reserve places a pod on a node in the cache, re-deciding under the write
+// lock so that a change since Filter cannot overfill a partition. A pod
+// already in a partition leaves it first. It returns the partition's name.
+func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitInput) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byPod[uid]; ok {
+		c.removeLocked(uid)
+	}
+	res := c.fitLocked(in)
+	if res.placement.Kind == placeNone {
+		return "", fmt.Errorf("pod no longer fits node %s: %s", in.node, res.reason)
+	}
+	p := res.partition
+	if p == nil {
+		p = &partition{
+			name: c.newNameLocked(in.node, in.class), node: in.node, pool: in.pool, class: in.class,
+			confidence: in.confidence, members: map[types.UID]*member{},
+		}
+		c.addPartitionLocked(p)
+	}
+	p.pol = in.pol
+	p.size = res.placement.Size
+	c.addMemberLocked(p, &member{uid: uid, namespace: namespace, name: name, d: *in.member, requested: in.podRequested, original: in.podOriginal, reserved: true})
+	return p.name, nil
+}
+
+// newNameLocked returns an unused partition name for a node and class.
+// Names are deterministic so that two writers of one partition meet on the
+// same object.
+func (c *partitionCache) newNameLocked(node string, class foresightv1alpha1.SLAClass) string {
+	base := node + "-" + string(class)
+	if len(base) > 240 {
+		base = base[:240]
+	}
+	base = strings.TrimRight(base, "-.")
+	for i := 0; ; i++ {
+		n := fmt.Sprintf("%s-%d", base, i)
+		if _, taken := c.byName[n]; !taken {
+			return n
+		}
+	}
+}
+
+func (c *partitionCache) addPartitionLocked(p *partition) {
+	c.byName[p.name] = p
+	np := c.nodes[p.node]
+	if np == nil {
+		np = &nodePartitions{}
+		c.nodes[p.node] = np
+	}
+	np.partitions = append(np.partitions, p)
+	for _, m := range p.members {
+		c.byPod[m.uid] = p
+		np.requested = np.requested.Add(m.requested)
+		np.original = np.original.Add(m.original)
+	}
+}
+
+func (c *partitionCache) addMemberLocked(p *partition, m *member) {
+	p.members[m.uid] = m
+	p.agg.add(&m.d, 1)
+	c.byPod[m.uid] = p
+	np := c.nodes[p.node]
+	np.requested = np.requested.Add(m.requested)
+	np.original = np.original.Add(m.original)
+}
+
+// removePartitionLocked drops a partition and its members from the cache.
+func (c *partitionCache) removePartitionLocked(p *partition) {
+	delete(c.byName, p.name)
+	np := c.nodes[p.node]
+	for uid, m := range p.members {
+		if c.byPod[uid] == p {
+			delete(c.byPod, uid)
+		}
+		if np != nil {
+			np.requested = np.requested.Sub(m.requested)
+			np.original = np.original.Sub(m.original)
+		}
+	}
+	if np == nil {
+		return
+	}
+	for i, q := range np.partitions {
+		if q == p {
+			np.partitions = append(np.partitions[:i], np.partitions[i+1:]...)
+			break
+		}
+	}
+	if len(np.partitions) == 0 {
+		delete(c.nodes, p.node)
+	}
+}
+
+// removeLocked takes a pod out of its partition and shrinks the partition
+// to its remaining members' joint demand; an emptied partition is dropped.
+// It returns the partition's name, "" when the pod was in none.
+func (c *partitionCache) removeLocked(uid types.UID) string {
+	p, ok := c.byPod[uid]
+	if !ok {
+		return ""
+	}
+	m := p.members[uid]
+	delete(c.byPod, uid)
+	if m == nil {
+		return p.name
+	}
+	delete(p.members, uid)
+	p.agg.add(&m.d, -1)
+	if np := c.nodes[p.node]; np != nil {
+		np.requested = np.requested.Sub(m.requested)
+		np.original = np.original.Sub(m.original)
+	}
+	if len(p.members) == 0 {
+		c.removePartitionLocked(p)
+		return p.name
+	}
+	p.size = sizeFor(p.agg.joint(nil), p.pol).Min(p.size)
+	return p.name
+}
+
+// remove takes a pod out of its partition; see removeLocked.
+func (c *partitionCache) remove(uid types.UID) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.removeLocked(uid)
+}
+
+// bound marks a member as seen bound to its node.
+func (c *partitionCache) bound(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.byPod[uid]; ok {
+		if m := p.members[uid]; m != nil {
+			m.reserved = false
+		}
+	}
+}
+
+// partitionOf returns the name of the partition a pod is in.
+func (c *partitionCache) partitionOf(uid types.UID) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.byPod[uid]
+	if !ok {
+		return "", false
+	}
+	return p.name, true
+}
+
+// removeNode drops a node's partitions and returns their names.
+func (c *partitionCache) removeNode(node string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	np := c.nodes[node]
+	if np == nil {
+		return nil
+	}
+	var names []string
+	for _, p := range append([]*partition(nil), np.partitions...) {
+		names = append(names, p.name)
+		c.removePartitionLocked(p)
+	}
+	return names
+}
+
+// spec returns the desired Partition spec of a partition, false when the
+// cache has no such partition (it was emptied or its node left).
+func (c *partitionCache) spec(name string) (foresightv1alpha1.PartitionSpec, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.byName[name]
+	if !ok {
+		return foresightv1alpha1.PartitionSpec{}, false
+	}
+	s := foresightv1alpha1.PartitionSpec{
+		NodeName: p.node, PoolName: p.pool, SLAClass: p.class,
+		Size:       p.size.ResourceVector(),
+		Confidence: formatConfidence(p.confidence),
+		Members:    make([]foresightv1alpha1.PartitionMember, 0, len(p.members)),
+	}
+	for _, m := range p.members {
+		s.Members = append(s.Members, foresightv1alpha1.PartitionMember{Namespace: m.namespace, Name: m.name, UID: m.uid, Predicted: m.d.Upper.ResourceVector()})
+	}
+	sort.Slice(s.Members, func(i, j int) bool {
+		a, b := &s.Members[i], &s.Members[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return s, true
+}
+
+// load adds a Partition object read from the API that the cache does not
+// hold yet (at start, or created by another writer). Its members count
+// with their recorded prediction and no spread until the pods are seen.
+// It returns false when the object is already known or unusable.
+func (c *partitionCache) load(obj *foresightv1alpha1.Partition, pol poolPolicy) bool {
+	conf, err := obj.Spec.Confidence.Float()
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byName[obj.Name]; ok {
+		return false
+	}
+	p := &partition{
+		name: obj.Name, node: obj.Spec.NodeName, pool: obj.Spec.PoolName, class: obj.Spec.SLAClass,
+		confidence: conf, size: demand.FromResourceVector(obj.Spec.Size), pol: pol, members: map[types.UID]*member{},
+	}
+	c.addPartitionLocked(p)
+	for i := range obj.Spec.Members {
+		om := &obj.Spec.Members[i]
+		if _, dup := c.byPod[om.UID]; dup {
+			continue // a pod is in one partition only: the first read wins
+		}
+		v := demand.FromResourceVector(om.Predicted)
+		c.addMemberLocked(p, &member{uid: om.UID, namespace: om.Namespace, name: om.Name, d: memberDemand{Upper: v, Expected: v}, requested: v, original: v})
+	}
+	return true
+}
+
+// resize sets a partition's size when someone else (the controller)
+// changed it in the API.
+func (c *partitionCache) resize(name string, size demand.Vector) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.byName[name]; ok {
+		p.size = size
+	}
+}
+
+// refreshMember replaces what the cache knows of a member with what its
+// pod says (after a restart, members read from the API lack it).
+func (c *partitionCache) refreshMember(uid types.UID, d memberDemand, requested, original demand.Vector) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.byPod[uid]
+	if !ok {
+		return
+	}
+	m := p.members[uid]
+	if m == nil {
+		return
+	}
+	p.agg.add(&m.d, -1)
+	np := c.nodes[p.node]
+	np.requested = np.requested.Sub(m.requested).Add(requested)
+	np.original = np.original.Sub(m.original).Add(original)
+	m.d, m.requested, m.original = d, requested, original
+	p.agg.add(&m.d, 1)
+}
+
+// memberRef names a member for reconciliation.
+type memberRef struct {
+	uid             types.UID
+	namespace, name string
+	node            string
+	reserved        bool
+	partition       string
+}
+
+// members lists every member, for reconciliation against pods.
+func (c *partitionCache) members() []memberRef {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]memberRef, 0, len(c.byPod))
+	for _, p := range c.byName {
+		for _, m := range p.members {
+			out = append(out, memberRef{uid: m.uid, namespace: m.namespace, name: m.name, node: p.node, reserved: m.reserved, partition: p.name})
+		}
+	}
+	return out
+}
+
+// formatConfidence writes a confidence as the API's decimal string.
+func formatConfidence(f float64) foresightv1alpha1.Confidence {
+	s := fmt.Sprintf("%.4f", f)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return foresightv1alpha1.Confidence(s)
+}

@@ -1,0 +1,328 @@
+package foresight
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+
+	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/demand"
+	foresighttyped "github.com/foresight-dev/foresight/pkg/generated/clientset/versioned/typed/foresight/v1alpha1"
+)
+
+// reconcileInterval is how often the partition members are checked
+// against the pods they name.
+const reconcileInterval = 30 * time.Second
+
+// partitionWriter makes Partition objects equal to the cache: PreBind
+// writes a pod's partition before the pod is bound, and a queue writes the
+// partitions that pod deletions, unreservations and node deletions change.
+type partitionWriter struct {
+	cache  *partitionCache
+	client foresighttyped.PartitionInterface
+	nodes  corelisters.NodeLister
+	queue  workqueue.TypedRateLimitingInterface[string]
+	// locks serialise the writes of one partition, so that a write never
+	// carries an older cache state than the write before it.
+	locks sync.Map // name → *sync.Mutex
+	// written is the generation of the last write of each partition, to
+	// tell our own updates from someone else's.
+	written sync.Map // name → int64
+}
+
+func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, nodes corelisters.NodeLister) *partitionWriter {
+	return &partitionWriter{
+		cache: c, client: client, nodes: nodes,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "foresight_partitions"}),
+	}
+}
+
+// enqueue schedules a partition to be written.
+func (w *partitionWriter) enqueue(name string) {
+	if name != "" {
+		w.queue.Add(name)
+	}
+}
+
+// run writes queued partitions until ctx ends.
+func (w *partitionWriter) run(ctx context.Context) {
+	logger := klog.FromContext(ctx)
+	go func() {
+		<-ctx.Done()
+		w.queue.ShutDown()
+	}()
+	for {
+		name, shutdown := w.queue.Get()
+		if shutdown {
+			return
+		}
+		if err := w.sync(ctx, name); err != nil {
+			logger.Error(err, "Writing Partition; will retry", "partition", name)
+			w.queue.AddRateLimited(name)
+		} else {
+			w.queue.Forget(name)
+		}
+		w.queue.Done(name)
+	}
+}
+
+func (w *partitionWriter) lock(name string) *sync.Mutex {
+	l, _ := w.locks.LoadOrStore(name, &sync.Mutex{})
+	return l.(*sync.Mutex)
+}
+
+var partitionGroupResource = schema.GroupResource{Group: foresightv1alpha1.SchemeGroupVersion.Group, Resource: "partitions"}
+
+// sync makes the Partition object called name equal to the cache: created
+// when missing, updated when different, deleted when the cache no longer
+// has the partition.
+func (w *partitionWriter) sync(ctx context.Context, name string) error {
+	l := w.lock(name)
+	l.Lock()
+	defer l.Unlock()
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		spec, want := w.cache.spec(name)
+		cur, err := w.client.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case apierrors.IsNotFound(err):
+			if !want {
+				return nil
+			}
+			obj := &foresightv1alpha1.Partition{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{
+				foresightv1alpha1.GroupName + "/node": spec.NodeName, foresightv1alpha1.GroupName + "/pool": spec.PoolName,
+			}}, Spec: spec}
+			if node, err := w.nodes.Get(spec.NodeName); err == nil {
+				// The partition goes with its node.
+				obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
+			}
+			created, err := w.client.Create(ctx, obj, metav1.CreateOptions{})
+			countWrite("create", err)
+			if apierrors.IsAlreadyExists(err) {
+				// Another writer got there first: read it again.
+				return apierrors.NewConflict(partitionGroupResource, name, err)
+			}
+			if err == nil {
+				w.written.Store(name, created.Generation)
+			}
+			return err
+		case err != nil:
+			return err
+		case !want:
+			err := w.client.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &cur.UID, ResourceVersion: &cur.ResourceVersion}})
+			countWrite("delete", err)
+			if apierrors.IsNotFound(err) {
+				err = nil
+			}
+			if err == nil {
+				w.written.Delete(name)
+			}
+			return err
+		case cur.Spec.NodeName != spec.NodeName || cur.Spec.SLAClass != spec.SLAClass || cur.Spec.PoolName != spec.PoolName:
+			// Partitions never move; an object by this name that differs
+			// was made by someone else. Leave it and say so.
+			return fmt.Errorf("partition %s in the API is on node %s pool %s class %s, the scheduler's on node %s pool %s class %s; not overwriting",
+				name, cur.Spec.NodeName, cur.Spec.PoolName, cur.Spec.SLAClass, spec.NodeName, spec.PoolName, spec.SLAClass)
+		case equality.Semantic.DeepEqual(cur.Spec, spec):
+			return nil
+		default:
+			cur.Spec = spec
+			updated, err := w.client.Update(ctx, cur, metav1.UpdateOptions{})
+			countWrite("update", err)
+			if err == nil {
+				w.written.Store(name, updated.Generation)
+			}
+			return err
+		}
+	})
+}
+
+func countWrite(op string, err error) {
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	partitionWritesTotal.WithLabelValues(op, result).Inc()
+}
+
+// ours tells whether a Partition object's generation is one this writer
+// wrote last.
+func (w *partitionWriter) ours(obj *foresightv1alpha1.Partition) bool {
+	g, ok := w.written.Load(obj.Name)
+	return ok && g.(int64) >= obj.Generation
+}
+
+// partitionHandler keeps the cache in step with Partition objects written
+// by others: loaded at start, resized by the controller, deleted by hand.
+func (pl *Foresight) partitionHandler(logger klog.Logger) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			p, ok := obj.(*foresightv1alpha1.Partition)
+			if !ok {
+				return
+			}
+			var pol poolPolicy
+			if pp := pl.pools.snapshot().byName(p.Spec.PoolName); pp != nil {
+				pol = pp.pol
+			}
+			if pl.cache.load(p, pol) {
+				logger.V(4).Info("Loaded Partition", "partition", p.Name, "node", p.Spec.NodeName, "members", len(p.Spec.Members))
+			}
+		},
+		UpdateFunc: func(_, newObj any) {
+			p, ok := newObj.(*foresightv1alpha1.Partition)
+			if !ok || pl.writer.ours(p) {
+				return
+			}
+			pl.cache.resize(p.Name, demand.FromResourceVector(p.Spec.Size))
+		},
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			p, ok := obj.(*foresightv1alpha1.Partition)
+			if !ok {
+				return
+			}
+			if _, want := pl.cache.spec(p.Name); want {
+				// Deleted behind the scheduler's back while it still has
+				// members: write it again so that the API shows the truth.
+				logger.Info("Partition deleted while it has members; recreating it", "partition", p.Name)
+				pl.writer.written.Delete(p.Name)
+				pl.writer.enqueue(p.Name)
+			}
+		},
+	}
+}
+
+// podHandler removes deleted and finished pods from their partitions and
+// notes when a reserved pod is bound.
+func (pl *Foresight) podHandler(logger klog.Logger) cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(oldObj, newObj any) {
+			pod, ok := newObj.(*v1.Pod)
+			if !ok {
+				return
+			}
+			if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+				pl.removed(logger, pl.cache.remove(pod.UID))
+				return
+			}
+			if old, ok := oldObj.(*v1.Pod); ok && old.Spec.NodeName == "" && pod.Spec.NodeName != "" {
+				pl.cache.bound(pod.UID)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if pod, ok := obj.(*v1.Pod); ok {
+				pl.removed(logger, pl.cache.remove(pod.UID))
+			}
+		},
+	}
+}
+
+// removed writes a partition that lost a member and retries the pods that
+// had no room.
+func (pl *Foresight) removed(logger klog.Logger, partition string) {
+	if partition == "" {
+		return
+	}
+	pl.writer.enqueue(partition)
+	pl.roomFreed(logger)
+}
+
+// nodeHandler drops the partitions of deleted nodes.
+func (pl *Foresight) nodeHandler() cache.ResourceEventHandler {
+	return cache.ResourceEventHandlerFuncs{
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			if node, ok := obj.(*v1.Node); ok {
+				for _, name := range pl.cache.removeNode(node.Name) {
+					pl.writer.enqueue(name)
+				}
+			}
+		},
+	}
+}
+
+// reconcile checks every member against its pod once the scheduler's pod
+// cache has synced and then every reconcileInterval: members whose pod is
+// gone, finished, bound elsewhere, or pending without a reservation of
+// this scheduler (left by a scheduler that stopped between PreBind and
+// binding) leave their partitions; members read from the API get their
+// demand from their pod.
+func (pl *Foresight) reconcile(ctx context.Context, pods corelisters.PodLister, podsSynced cache.InformerSynced) {
+	logger := klog.FromContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), podsSynced) {
+		return
+	}
+	refreshed := map[types.UID]bool{}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		next := make(map[types.UID]bool, len(refreshed))
+		defer func() { refreshed = next }()
+		for _, m := range pl.cache.members() {
+			pod, err := pods.Pods(m.namespace).Get(m.name)
+			stale := false
+			switch {
+			case apierrors.IsNotFound(err):
+				stale = true
+			case err != nil:
+				continue
+			case pod.UID != m.uid,
+				pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed,
+				pod.Spec.NodeName != "" && pod.Spec.NodeName != m.node,
+				pod.Spec.NodeName == "" && !m.reserved:
+				stale = true
+			}
+			if stale {
+				logger.V(2).Info("Removing stale partition member", "partition", m.partition, "pod", klog.KRef(m.namespace, m.name), "uid", m.uid)
+				pl.removed(logger, pl.cache.remove(m.uid))
+				continue
+			}
+			if pod.Spec.NodeName != "" && !refreshed[m.uid] {
+				pl.refreshMember(pod)
+			}
+			next[m.uid] = true
+		}
+	}, reconcileInterval)
+}
+
+// refreshMember recomputes a bound member's demand from its pod, as
+// PreFilter would have.
+func (pl *Foresight) refreshMember(pod *v1.Pod) {
+	ps, err := pl.podStateFor(pod, false)
+	if err != nil {
+		return
+	}
+	name, ok := pl.cache.partitionOf(pod.UID)
+	if !ok {
+		return
+	}
+	spec, ok := pl.cache.spec(name)
+	if !ok {
+		return
+	}
+	conf, err := spec.Confidence.Float()
+	if err != nil {
+		return
+	}
+	pl.cache.refreshMember(pod.UID, ps.demandAt(conf), ps.requested, ps.original)
+}
