@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 // Operation is one operation of a JSON Patch (RFC 6902).
@@ -148,4 +150,28 @@ func OriginalRequests(pod *v1.Pod) ([]v1.ResourceList, error) {
 		}
 	}
 	return out, nil
+}
+
+// OriginalPodRequests returns the CPU and memory a pod requested before
+// rightsizing, counted as kube-scheduler counts requests (init and sidecar
+// containers, overhead, pod-level resources) with each app container's
+// OriginalRequests: what a pool's overcommit bound limits. A malformed
+// annotation is an error, with the pod's current requests.
+func OriginalPodRequests(pod *v1.Pod) (demand.Vector, error) {
+	orig, err := OriginalRequests(pod)
+	if _, ok := pod.Annotations[annotations.OriginalRequests]; ok && err == nil {
+		pod = pod.DeepCopy()
+		for i := range pod.Spec.Containers {
+			pod.Spec.Containers[i].Resources.Requests = orig[i]
+		}
+	}
+	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	var v demand.Vector
+	if q, ok := r[v1.ResourceCPU]; ok {
+		v[demand.CPU] = q.MilliValue()
+	}
+	if q, ok := r[v1.ResourceMemory]; ok {
+		v[demand.Memory] = q.Value()
+	}
+	return v, err
 }

@@ -10,6 +10,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 func TestPatch(t *testing.T) {
@@ -140,6 +141,60 @@ func TestOriginalRequests(t *testing.T) {
 			}
 			if diff := cmp.Diff(want, gotStrings); diff != "" {
 				t.Errorf("OriginalRequests() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestOriginalPodRequests(t *testing.T) {
+	tests := []struct {
+		name       string
+		pod        *v1.Pod
+		annotation string
+		want       demand.Vector
+		wantErr    bool
+	}{
+		{
+			name: "never rightsized: its requests, overhead included",
+			pod:  pod(ctr("app", "cpu=400m,memory=400Mi", ""), ctr("side", "cpu=100m", "")).Overhead(list("cpu=50m")).Obj(),
+			want: demand.Vector{550, 400 << 20},
+		},
+		{
+			name:       "rightsized: the original requests of its containers",
+			pod:        pod(ctr("app", "cpu=400m,memory=400Mi", ""), ctr("side", "cpu=100m", "")).Overhead(list("cpu=50m")).Obj(),
+			annotation: `{"app":{"cpu":"2","memory":"4Gi"},"side":{"cpu":"100m"}}`,
+			want:       demand.Vector{2150, 4 << 30},
+		},
+		{
+			name:       "an init container larger than the original app containers counts",
+			pod:        pod(ctr("app", "cpu=400m,memory=400Mi", "")).InitReq(map[v1.ResourceName]string{"cpu": "3", "memory": "1Gi"}).Obj(),
+			annotation: `{"app":{"cpu":"2","memory":"4Gi"}}`,
+			want:       demand.Vector{3000, 4 << 30},
+		},
+		{
+			name:       "malformed: current requests and an error",
+			pod:        pod(ctr("app", "cpu=400m,memory=400Mi", "")).Obj(),
+			annotation: `[`,
+			want:       demand.Vector{400, 400 << 20},
+			wantErr:    true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.pod
+			if tc.annotation != "" {
+				p.Annotations = map[string]string{annotations.OriginalRequests: tc.annotation}
+			}
+			before := p.DeepCopy()
+			got, err := OriginalPodRequests(p)
+			if (err != nil) != tc.wantErr {
+				t.Errorf("error = %v, want one: %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("OriginalPodRequests() mismatch (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(before, p); diff != "" {
+				t.Errorf("the pod changed (-before +after):\n%s", diff)
 			}
 		})
 	}

@@ -205,8 +205,8 @@ func decide(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec 
 
 	pred := demand.Predict(pod, demand.Input{Profile: profile, Confidence: confidence, Now: opts.Now, Horizon: opts.Horizon})
 	type amounts struct {
-		orig, next  demand.Vector
-		has, capped [demand.NumResources]bool
+		orig, next demand.Vector
+		has        [demand.NumResources]bool
 	}
 	all := make([]amounts, len(pod.Spec.Containers))
 	for i := range pod.Spec.Containers {

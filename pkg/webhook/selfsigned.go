@@ -14,7 +14,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
@@ -79,15 +78,31 @@ func (s *SelfSigned) HasCertificate() bool {
 	return err == nil
 }
 
-// Run calls Ensure every interval until ctx is done, logging failures; the
-// certificate loaded last keeps being served meanwhile.
+// RetryInterval is how soon Run tries again after a failed Ensure.
+const RetryInterval = 10 * time.Second
+
+// Run calls Ensure now, then every interval (RetryInterval after a
+// failure) until ctx is done, logging failures; the certificate loaded
+// last keeps being served meanwhile.
 func (s *SelfSigned) Run(ctx context.Context, interval time.Duration) {
 	logger := klog.FromContext(ctx)
-	wait.UntilWithContext(ctx, func(ctx context.Context) {
+	for {
+		next := interval
 		if err := s.Ensure(ctx); err != nil {
-			logger.Error(err, "Ensuring the webhook's self-signed certificate failed", "secret", klog.KRef(s.Namespace, s.SecretName))
+			if ctx.Err() != nil {
+				return
+			}
+			logger.Error(err, "Ensuring the webhook's self-signed certificate failed", "secret", klog.KRef(s.Namespace, s.SecretName), "retryIn", RetryInterval)
+			next = RetryInterval
 		}
-	}, interval)
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Ensure makes the Secret hold a valid CA and serving certificate, serves

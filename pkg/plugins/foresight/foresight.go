@@ -382,6 +382,10 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	}
 	in, _ := pl.fitInputFor(s, p, nodeInfo)
 	if res := pl.cache.fit(in); res.placement.Kind == placeNone {
+		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
+			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
+				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", pl.cache.describe(node.Name))
+		}
 		return fwk.NewStatus(fwk.Unschedulable, res.reason)
 	}
 	return nil
@@ -534,9 +538,12 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	}
 	if p, err := pl.pools.snapshot().poolOf(nodeInfo.Node().Labels); err == nil && p != nil {
 		in, _ := pl.fitInputFor(s, p, nodeInfo)
-		name, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, in)
+		name, squeezed, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, in)
 		if err != nil {
 			return fwk.NewStatus(fwk.Unschedulable, err.Error())
+		}
+		for _, other := range squeezed {
+			pl.writer.enqueue(other)
 		}
 		pl.roomless.remove(pod)
 		r.Partition = name

@@ -129,10 +129,10 @@ func (c *partitionCache) fitLocked(in *fitInput) fitResult {
 	if np != nil {
 		for _, p := range np.partitions {
 			if p.class != in.class || p.pool != in.pool || p.confidence != in.confidence {
-				others = others.Add(p.size)
+				others = others.Add(p.floor())
 				continue
 			}
-			mine = append(mine, partitionView{Size: p.size, Demand: p.agg.joint(nil), With: p.agg.joint(in.member)})
+			mine = append(mine, partitionView{Size: p.size, Demand: p.agg.joint(nil), With: p.agg.joint(in.member), Floor: p.floor()})
 			refs = append(refs, p)
 		}
 	}
@@ -151,6 +151,54 @@ func (c *partitionCache) fitLocked(in *fitInput) fitResult {
 	return res
 }
 
+// floor is the least a partition can shrink to: its members' joint
+// demand, rounded to the pool's step, never above its size.
+func (p *partition) floor() demand.Vector {
+	pol := p.pol
+	pol.HeadroomPercent = 0
+	pol.MinSize = demand.Vector{}
+	return sizeFor(p.agg.joint(nil), pol).Min(p.size)
+}
+
+// squeezeLocked shrinks the headroom of a node's partitions other than
+// keep until their sizes fit the limit, and returns the names of those it
+// shrank.
+func (c *partitionCache) squeezeLocked(node string, keep *partition, limit demand.Vector) []string {
+	np := c.nodes[node]
+	if np == nil {
+		return nil
+	}
+	var total demand.Vector
+	for _, p := range np.partitions {
+		total = total.Add(p.size)
+	}
+	var names []string
+	for _, p := range np.partitions {
+		if p == keep || withinBudget(total, limit) {
+			continue
+		}
+		f := p.floor()
+		shrunk := false
+		for r := range total {
+			over := total[r] - limit[r]
+			bounded := r == demand.CPU || r == demand.Memory || limit[r] > 0
+			if !bounded || over <= 0 {
+				continue
+			}
+			cut := min(over, p.size[r]-f[r])
+			if cut > 0 {
+				p.size[r] -= cut
+				total[r] -= cut
+				shrunk = true
+			}
+		}
+		if shrunk {
+			names = append(names, p.name)
+		}
+	}
+	return names
+}
+
 // scale returns v·percent/100.
 func scale(v demand.Vector, percent int64) demand.Vector {
 	for i := range v {
@@ -162,7 +210,7 @@ func scale(v demand.Vector, percent int64) demand.Vector {
 // reserve places a pod on a node in the cache, re-deciding under the write
 // lock so that a change since Filter cannot overfill a partition. A pod
 // already in a partition leaves it first. It returns the partition's name.
-func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitInput) (string, error) {
+func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitInput) (string, []string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.byPod[uid]; ok {
@@ -170,7 +218,7 @@ func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitI
 	}
 	res := c.fitLocked(in)
 	if res.placement.Kind == placeNone {
-		return "", fmt.Errorf("pod no longer fits node %s: %s", in.node, res.reason)
+		return "", nil, fmt.Errorf("pod no longer fits node %s: %s", in.node, res.reason)
 	}
 	p := res.partition
 	if p == nil {
@@ -183,7 +231,8 @@ func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitI
 	p.pol = in.pol
 	p.size = res.placement.Size
 	c.addMemberLocked(p, &member{uid: uid, namespace: namespace, name: name, d: *in.member, requested: in.podRequested, original: in.podOriginal, reserved: true})
-	return p.name, nil
+	squeezed := c.squeezeLocked(in.node, p, res.placement.Budget)
+	return p.name, squeezed, nil
 }
 
 // newNameLocked returns an unused partition name for a node and class.
@@ -442,4 +491,20 @@ func formatConfidence(f float64) foresightv1alpha1.Confidence {
 	s := fmt.Sprintf("%.4f", f)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	return foresightv1alpha1.Confidence(s)
+}
+
+// describe writes a node's partitions for logs.
+func (c *partitionCache) describe(node string) string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	np := c.nodes[node]
+	if np == nil {
+		return "none"
+	}
+	var b strings.Builder
+	for _, p := range np.partitions {
+		fmt.Fprintf(&b, "%s(size %s, joint %s, members %d) ", p.name, p.size, p.agg.joint(nil), len(p.members))
+	}
+	fmt.Fprintf(&b, "requested %s original %s", np.requested, np.original)
+	return b.String()
 }

@@ -15,6 +15,17 @@ type partitionView struct {
 	Demand demand.Vector
 	// With is the joint demand if the pod joins.
 	With demand.Vector
+	// Floor is the least the partition can shrink to (its joint demand
+	// without headroom): what it takes of the node's budget when room is
+	// short. Zero means Size.
+	Floor demand.Vector
+}
+
+func (p partitionView) floor() demand.Vector {
+	if p.Floor == (demand.Vector{}) {
+		return p.Size
+	}
+	return p.Floor
 }
 
 // poolPolicy is how a pool sizes its partitions.
@@ -93,10 +104,13 @@ func sizeFor(d demand.Vector, pol poolPolicy) demand.Vector {
 // partitions): the existing partition it fits best without growing, else
 // the one that grows least within the limit, else a new partition within
 // the limit. It returns the reason when the pod does not fit.
+//
+// Budgets count partitions at their floor: headroom gives way to pods, and
+// the caller shrinks partitions whose headroom a placement takes.
 func place(d demand.Vector, partitions []partitionView, others, limit demand.Vector, pol poolPolicy) (placement, string) {
 	allocated := others
 	for _, p := range partitions {
-		allocated = allocated.Add(p.Size)
+		allocated = allocated.Add(p.floor())
 	}
 	best := placement{Kind: placeNone, Partition: -1, Budget: limit}
 
@@ -121,15 +135,15 @@ func place(d demand.Vector, partitions []partitionView, others, limit demand.Vec
 	bestGrowth := int64(-1)
 	for i, p := range partitions {
 		after := p.With
-		size := sizeFor(after, pol).Max(p.Size)
-		if !size.FitsIn(pol.MaxSize) {
+		if !sizeFor(after, pol).Max(p.Size).FitsIn(pol.MaxSize) {
 			tooLarge = true
 			continue
 		}
-		total := allocated.Sub(p.Size).Add(size)
-		if !withinBudget(total, limit) {
+		size, ok := fitSize(after, p.Size, allocated.Sub(p.floor()), limit, pol)
+		if !ok {
 			continue
 		}
+		total := allocated.Sub(p.floor()).Add(size)
 		if g := slack(size, p.Size, limit); bestGrowth < 0 || g < bestGrowth {
 			bestGrowth = g
 			best = placement{Kind: placeGrow, Partition: i, Size: size, Demand: after, Allocated: total, Budget: limit}
@@ -139,17 +153,41 @@ func place(d demand.Vector, partitions []partitionView, others, limit demand.Vec
 		return best, ""
 	}
 
-	size := sizeFor(d, pol)
-	if !size.FitsIn(pol.MaxSize) {
+	if !sizeFor(d, pol).FitsIn(pol.MaxSize) {
 		return best, ReasonTooLargeForPartitions
 	}
-	if total := allocated.Add(size); withinBudget(total, limit) {
-		return placement{Kind: placeNew, Partition: -1, Size: size, Demand: d, Allocated: total, Budget: limit}, ""
+	if size, ok := fitSize(d, demand.Vector{}, allocated, limit, pol); ok {
+		return placement{Kind: placeNew, Partition: -1, Size: size, Demand: d, Allocated: allocated.Add(size), Budget: limit}, ""
 	}
 	if tooLarge && len(partitions) > 0 {
 		return best, ReasonTooLargeForPartitions
 	}
 	return best, ReasonPoolBudget
+}
+
+// fitSize is the size of a partition that must hold the joint demand
+// after, is at least current, and shares the node's limit with others:
+// the pool's size for the demand (headroom, step, minimum) when it fits,
+// else as much of it as fits, as long as the bare demand does. Headroom is
+// a cushion, not a reason to leave a pod pending on a node with room.
+func fitSize(after, current, others, limit demand.Vector, pol poolPolicy) (demand.Vector, bool) {
+	ideal := sizeFor(after, pol).Max(current)
+	if withinBudget(others.Add(ideal), limit) {
+		return ideal, true
+	}
+	bare := after.Max(current)
+	if !withinBudget(others.Add(bare), limit) {
+		return demand.Vector{}, false
+	}
+	room := limit.Sub(others)
+	size := ideal
+	for i := range size {
+		bounded := i == demand.CPU || i == demand.Memory || limit[i] > 0
+		if bounded {
+			size[i] = max(bare[i], min(ideal[i], room[i]))
+		}
+	}
+	return size, true
 }
 
 // slack measures a - b over the resources the node has, each as a share of

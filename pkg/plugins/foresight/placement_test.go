@@ -108,9 +108,17 @@ func TestPlace(t *testing.T) {
 			wantReason: ReasonPoolBudget,
 		},
 		{
-			name: "headroom counts against the budget",
+			name: "headroom gives way to the budget",
 			d:    demand.Vector{2000, 2 * gi},
-			// 2000·1.5 = 3000 > the 2000 left: refused although the bare demand fits.
+			// 2000·1.5 = 3000 > the 2000 left: the partition gets what is left
+			// of CPU, and its full headroom of memory.
+			others: demand.Vector{6000, 8 * gi},
+			pol:    poolPolicy{HeadroomPercent: 50},
+			want:   placement{Kind: placeNew, Partition: -1, Size: demand.Vector{2000, 3 * gi}, Demand: demand.Vector{2000, 2 * gi}, Allocated: demand.Vector{8000, 11 * gi}, Budget: node},
+		},
+		{
+			name:       "the bare demand must fit",
+			d:          demand.Vector{2001, 2 * gi},
 			others:     demand.Vector{6000, 8 * gi},
 			pol:        poolPolicy{HeadroomPercent: 50},
 			want:       placement{Kind: placeNone, Partition: -1, Budget: node},
