@@ -151,13 +151,19 @@ func (c *partitionCache) fitLocked(in *fitInput) fitResult {
 	return res
 }
 
-// floor is the least a partition can shrink to: its members' joint
-// demand, rounded to the pool's step, never above its size.
-func (p *partition) floor() demand.Vector {
+// minimum is the least size that holds a partition's members: their joint
+// demand, rounded to the pool's step.
+func (p *partition) minimum() demand.Vector {
 	pol := p.pol
 	pol.HeadroomPercent = 0
 	pol.MinSize = demand.Vector{}
-	return sizeFor(p.agg.joint(nil), pol).Min(p.size)
+	return sizeFor(p.agg.joint(nil), pol)
+}
+
+// floor is the least a partition can shrink to: its minimum, never above
+// its size.
+func (p *partition) floor() demand.Vector {
+	return p.minimum().Min(p.size)
 }
 
 // squeezeLocked shrinks the headroom of a node's partitions other than
@@ -434,13 +440,17 @@ func (c *partitionCache) load(obj *foresightv1alpha1.Partition, pol poolPolicy) 
 }
 
 // resize sets a partition's size when someone else (the controller)
-// changed it in the API.
-func (c *partitionCache) resize(name string, size demand.Vector) {
+// changed it in the API, never below its members' joint demand. It
+// returns true when it kept a larger size than asked.
+func (c *partitionCache) resize(name string, size demand.Vector) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.byName[name]; ok {
-		p.size = size
+	p, ok := c.byName[name]
+	if !ok {
+		return false
 	}
+	p.size = size.Max(p.minimum())
+	return p.size != size
 }
 
 // refreshMember replaces what the cache knows of a member with what its

@@ -39,9 +39,9 @@ type partitionWriter struct {
 	// locks serialise the writes of one partition, so that a write never
 	// carries an older cache state than the write before it.
 	locks sync.Map // name → *sync.Mutex
-	// written is the generation of the last write of each partition, to
-	// tell our own updates from someone else's.
-	written sync.Map // name → int64
+	// written is the size of the last write of each partition, to tell
+	// our own updates from someone else's.
+	written sync.Map // name → demand.Vector
 }
 
 func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, nodes corelisters.NodeLister) *partitionWriter {
@@ -110,14 +110,14 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 				// The partition goes with its node.
 				obj.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}}
 			}
-			created, err := w.client.Create(ctx, obj, metav1.CreateOptions{})
+			// Noted before the write: its watch event may come back before
+			// the call returns.
+			w.written.Store(name, demand.FromResourceVector(spec.Size))
+			_, err := w.client.Create(ctx, obj, metav1.CreateOptions{})
 			countWrite("create", err)
 			if apierrors.IsAlreadyExists(err) {
 				// Another writer got there first: read it again.
 				return apierrors.NewConflict(partitionGroupResource, name, err)
-			}
-			if err == nil {
-				w.written.Store(name, created.Generation)
 			}
 			return err
 		case err != nil:
@@ -141,11 +141,9 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 			return nil
 		default:
 			cur.Spec = spec
-			updated, err := w.client.Update(ctx, cur, metav1.UpdateOptions{})
+			w.written.Store(name, demand.FromResourceVector(spec.Size))
+			_, err := w.client.Update(ctx, cur, metav1.UpdateOptions{})
 			countWrite("update", err)
-			if err == nil {
-				w.written.Store(name, updated.Generation)
-			}
 			return err
 		}
 	})
@@ -159,11 +157,13 @@ func countWrite(op string, err error) {
 	partitionWritesTotal.WithLabelValues(op, result).Inc()
 }
 
-// ours tells whether a Partition object's generation is one this writer
-// wrote last.
+// ours tells whether a Partition object's size is the one this writer
+// wrote last, so that only someone else's resize reaches the cache.
+// Events of older writes of ours may still come back; the cache never
+// takes a size below its members' joint demand, so they do no harm.
 func (w *partitionWriter) ours(obj *foresightv1alpha1.Partition) bool {
-	g, ok := w.written.Load(obj.Name)
-	return ok && g.(int64) >= obj.Generation
+	v, ok := w.written.Load(obj.Name)
+	return ok && v.(demand.Vector) == demand.FromResourceVector(obj.Spec.Size)
 }
 
 // partitionHandler keeps the cache in step with Partition objects written
@@ -183,12 +183,16 @@ func (pl *Foresight) partitionHandler(logger klog.Logger) cache.ResourceEventHan
 				logger.V(4).Info("Loaded Partition", "partition", p.Name, "node", p.Spec.NodeName, "members", len(p.Spec.Members))
 			}
 		},
-		UpdateFunc: func(_, newObj any) {
+		UpdateFunc: func(oldObj, newObj any) {
 			p, ok := newObj.(*foresightv1alpha1.Partition)
-			if !ok || pl.writer.ours(p) {
+			old, okOld := oldObj.(*foresightv1alpha1.Partition)
+			if !ok || !okOld || pl.writer.ours(p) || equality.Semantic.DeepEqual(old.Spec.Size, p.Spec.Size) {
 				return
 			}
-			pl.cache.resize(p.Name, demand.FromResourceVector(p.Spec.Size))
+			if pl.cache.resize(p.Name, demand.FromResourceVector(p.Spec.Size)) {
+				// The cache keeps its floor: write the truth back.
+				pl.writer.enqueue(p.Name)
+			}
 		},
 		DeleteFunc: func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
