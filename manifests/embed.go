@@ -1,5 +1,6 @@
 // Package manifests embeds what a user applies to a cluster (CRDs, scheduler
-// configurations) so that tests and the demo use exactly the shipped files.
+// configurations, the controller's webhook configuration) so that tests and
+// the demo use exactly the shipped files.
 package manifests
 
 import "embed"
@@ -15,3 +16,9 @@ var CRDs embed.FS
 //
 //go:embed scheduler/config/*.yaml
 var SchedulerConfigs embed.FS
+
+// Controller holds the controller's manifests, under controller/, so that
+// tests register the shipped webhook configuration.
+//
+//go:embed controller/*.yaml
+var Controller embed.FS

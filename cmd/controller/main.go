@@ -1,14 +1,24 @@
-// Command foresight-controller resizes partitions, migrates pods, scales
-// ahead of known events and serves the rightsizing admission webhook. It is
-// not built yet: see the controller and scheduler plugin issues.
+// Command foresight-controller serves Foresight's rightsizing admission
+// webhook; partition resizing, migration and scaling ahead of known events
+// are not built yet.
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/foresight-dev/foresight/cmd/controller/app"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "foresight-controller: not built yet (the controller lands with its own issue); nothing was reconciled")
-	os.Exit(1)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := app.NewCommand().ExecuteContext(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
 }

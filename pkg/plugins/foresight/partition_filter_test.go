@@ -168,3 +168,20 @@ func TestStaleProfileEvent(t *testing.T) {
 		t.Errorf("source %q fallback %q, want requests/stale", s.source, s.fallback)
 	}
 }
+
+func TestOriginalRequestsBoundOvercommit(t *testing.T) {
+	// Rightsized pods (requests 300m, originally 1 CPU) in a pool that
+	// allows 150% of original requests: 6 fit a 4-CPU node, not 13.
+	pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(time.Minute))
+	var pods []*v1.Pod
+	for i := range 10 {
+		p := webPod(fmt.Sprintf("web-%d", i)).Obj()
+		p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("300m"), v1.ResourceMemory: resource.MustParse("512Mi")}
+		p.Annotations = map[string]string{annotations.OriginalRequests: `{"con0":{"cpu":"1","memory":"2Gi"}}`}
+		pods = append(pods, p)
+	}
+	placed, refusal := placeAll(t, pl, "fixed", pods)
+	if placed != 6 || refusal.Message() != ReasonOvercommitLimit {
+		t.Errorf("placed %d (refusal %v), want 6 then %q", placed, refusal.AsError(), ReasonOvercommitLimit)
+	}
+}
