@@ -6,6 +6,7 @@ import (
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
+	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned"
 	// Registers the plugins' arguments into kube-scheduler's scheme.
 	_ "github.com/foresight-dev/foresight/pkg/plugins/apis/config/scheme"
 	"github.com/foresight-dev/foresight/pkg/plugins/fairshare"
@@ -18,6 +19,15 @@ func Registry() frameworkruntime.Registry {
 	return frameworkruntime.Registry{
 		foresight.Name: foresight.New,
 		fairshare.Name: fairshare.New,
+	}
+}
+
+// RegistryWithClient is Registry with plugins that read Foresight objects
+// through client (a fake clientset in the simulator).
+func RegistryWithClient(client versioned.Interface) frameworkruntime.Registry {
+	return frameworkruntime.Registry{
+		foresight.Name: foresight.Factory(client),
+		fairshare.Name: fairshare.Factory(client),
 	}
 }
 

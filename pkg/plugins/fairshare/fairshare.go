@@ -17,6 +17,7 @@ import (
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	foresightclient "github.com/foresight-dev/foresight/pkg/client"
+	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned"
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
 	"github.com/foresight-dev/foresight/pkg/plugins/apis/config"
 	"github.com/foresight-dev/foresight/pkg/plugins/apis/config/validation"
@@ -38,6 +39,19 @@ var _ fwk.QueueSortPlugin = &FairShare{}
 // bound pods per tenant from the scheduler's own pod and node informers,
 // and reads TenantPolicies from an informer it starts; both stop with ctx.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	return newPlugin(ctx, obj, h, nil)
+}
+
+// Factory returns a factory of the plugin that reads Foresight objects
+// through client instead of building one from the scheduler's kubeconfig
+// (the simulator gives it a fake clientset).
+func Factory(client versioned.Interface) func(context.Context, runtime.Object, fwk.Handle) (fwk.Plugin, error) {
+	return func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+		return newPlugin(ctx, obj, h, client)
+	}
+}
+
+func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightClient versioned.Interface) (fwk.Plugin, error) {
 	args, ok := obj.(*config.ForesightFairShareArgs)
 	if !ok {
 		return nil, fmt.Errorf("want args of type ForesightFairShareArgs, got %T", obj)
@@ -45,9 +59,13 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	if err := validation.ValidateForesightFairShareArgs(nil, args); err != nil {
 		return nil, err
 	}
-	client, err := foresightclient.New(h.KubeConfig())
-	if err != nil {
-		return nil, err
+	client := foresightClient
+	if client == nil {
+		c, err := foresightclient.New(h.KubeConfig())
+		if err != nil {
+			return nil, err
+		}
+		client = c
 	}
 	factory := externalversions.NewSharedInformerFactory(client, 0)
 	policies := factory.Foresight().V1alpha1().TenantPolicies()

@@ -20,6 +20,7 @@ import (
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	foresightclient "github.com/foresight-dev/foresight/pkg/client"
+	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned"
 	"github.com/foresight-dev/foresight/pkg/demand"
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
 	listers "github.com/foresight-dev/foresight/pkg/generated/listers/foresight/v1alpha1"
@@ -91,6 +92,30 @@ var (
 // New builds the plugin from its arguments and starts the informers of the
 // Foresight objects it reads; they stop with ctx.
 func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+	return newPlugin(ctx, obj, h, nil)
+}
+
+// Factory returns a factory of the plugin that reads Foresight objects
+// through client instead of building one from the scheduler's kubeconfig
+// (the simulator gives it a fake clientset).
+func Factory(client versioned.Interface) func(context.Context, runtime.Object, fwk.Handle) (fwk.Plugin, error) {
+	return FactoryWithClock(client, nil)
+}
+
+// FactoryWithClock is Factory with the plugin's clock, which dates
+// profiles' staleness and forecasts' horizon, set to now (the simulator's
+// clock); nil means the wall clock.
+func FactoryWithClock(client versioned.Interface, now func() time.Time) func(context.Context, runtime.Object, fwk.Handle) (fwk.Plugin, error) {
+	return func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+		pl, err := newPlugin(ctx, obj, h, client)
+		if err == nil && now != nil {
+			pl.(*Foresight).now = now
+		}
+		return pl, err
+	}
+}
+
+func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightClient versioned.Interface) (fwk.Plugin, error) {
 	logger := klog.LoggerWithValues(klog.FromContext(ctx), "plugin", Name)
 	args, ok := obj.(*config.ForesightArgs)
 	if !ok {
@@ -99,9 +124,13 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	if err := validation.ValidateForesightArgs(nil, args); err != nil {
 		return nil, err
 	}
-	client, err := foresightclient.New(h.KubeConfig())
-	if err != nil {
-		return nil, err
+	client := foresightClient
+	if client == nil {
+		c, err := foresightclient.New(h.KubeConfig())
+		if err != nil {
+			return nil, err
+		}
+		client = c
 	}
 	factory := externalversions.NewSharedInformerFactory(client, 0)
 	v1alpha1 := factory.Foresight().V1alpha1()
