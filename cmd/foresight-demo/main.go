@@ -1,9 +1,13 @@
 // Command foresight-demo runs Foresight end to end with no cluster: it
 // starts etcd and kube-apiserver in this process, installs the CRDs,
-// creates a fixed, a variable and a dedicated pool of nodes, runs the
-// Foresight scheduler with its shipped configuration, submits a small mixed
-// workload with SLA annotations and prints where each pod went, as read
-// back from the API server.
+// creates a fixed pool that may be overcommitted by original requests, a
+// variable and a dedicated pool of nodes, WorkloadProfiles for most of a
+// small mixed workload, and runs foresight-controller's rightsizing webhook
+// and the Foresight scheduler with their shipped configurations. It then
+// creates the workload's pods and prints, as read back from the API
+// server, how each was rightsized, predicted and placed into a partition
+// with the terms of its score, the Partition objects, each pool's use, and
+// the pod that was refused.
 package main
 
 import (
@@ -12,19 +16,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
-	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
-	"github.com/foresight-dev/foresight/pkg/annotations"
-	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/test/framework"
 )
 
@@ -32,7 +30,7 @@ func main() {
 	// A flag set of our own: libraries linked in register theirs on the
 	// global one.
 	fs := flag.NewFlagSet("foresight-demo", flag.ExitOnError)
-	verbose := fs.Bool("verbose", false, "show the control plane's and the scheduler's logs")
+	verbose := fs.Bool("verbose", false, "show the logs of the control plane, the rightsizing webhook and the scheduler")
 	_ = fs.Parse(os.Args[1:])
 	logs := io.Discard
 	if *verbose {
@@ -63,27 +61,6 @@ func quietKlog(verbose bool) {
 	klog.SetOutput(io.Discard)
 }
 
-type workload struct {
-	namespace, prefix, class string
-	count                    int
-	cpu, memory              string
-}
-
-var pools = []framework.PoolSpec{
-	{Name: "fixed", Tier: foresightv1alpha1.PoolTierFixed, Nodes: 3, CPU: "8", Memory: "32Gi"},
-	{Name: "variable", Tier: foresightv1alpha1.PoolTierVariable, Nodes: 3, CPU: "8", Memory: "32Gi", PerNodeHour: "0.40"},
-	{Name: "dedicated", Tier: foresightv1alpha1.PoolTierDedicated, Nodes: 1, CPU: "8", Memory: "32Gi"},
-}
-
-var workloads = []workload{
-	{namespace: "shop", prefix: "checkout", class: "critical", count: 4, cpu: "1500m", memory: "4Gi"},
-	{namespace: "shop", prefix: "catalog", class: "standard", count: 6, cpu: "1", memory: "2Gi"},
-	{namespace: "analytics", prefix: "etl", class: "batch", count: 9, cpu: "2", memory: "4Gi"},
-	{namespace: "analytics", prefix: "crawler", class: "best-effort", count: 4, cpu: "500m", memory: "1Gi"},
-	// analytics has no TenantPolicy: the default policy refuses critical.
-	{namespace: "analytics", prefix: "sneaky", class: "critical", count: 1, cpu: "500m", memory: "1Gi"},
-}
-
 func run(tb *framework.ProcessTB, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -94,203 +71,99 @@ func run(tb *framework.ProcessTB, out io.Writer) error {
 	if err := cp.InstallCRDs(ctx); err != nil {
 		return err
 	}
-	for _, p := range pools {
-		if _, _, err := cp.CreatePool(ctx, p); err != nil {
-			return err
-		}
+	if err := createPools(ctx, cp); err != nil {
+		return err
+	}
+	if err := createNamespaces(ctx, cp); err != nil {
+		return err
+	}
+	if err := createProfiles(ctx, cp); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Starting foresight-controller's rightsizing webhook (rightsizing enabled in namespace %s)…\n", rightsized)
+	probe, err := rightsizingProbe()
+	if err != nil {
+		return err
+	}
+	if err := startWebhook(ctx, tb, cp, probe); err != nil {
+		return err
 	}
 	fmt.Fprintln(out, "Starting foresight-scheduler with manifests/scheduler/config/foresight-scheduler.yaml…")
 	if _, err := cp.StartScheduler(ctx, tb, "foresight-scheduler.yaml"); err != nil {
 		return err
 	}
 
-	if err := createNamespaces(ctx, cp); err != nil {
-		return err
-	}
-	var expectBound, expectRefused []string
-	for _, w := range workloads {
-		for i := range w.count {
-			name := fmt.Sprintf("%s-%d", w.prefix, i)
-			p := &v1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.namespace, Annotations: map[string]string{annotations.SLAClass: w.class}},
-				Spec: v1.PodSpec{
-					SchedulerName: "foresight-scheduler",
-					Containers: []v1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10", Resources: v1.ResourceRequirements{
-						Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse(w.cpu), v1.ResourceMemory: resource.MustParse(w.memory)},
-					}}},
-				},
-			}
-			if _, err := cp.Kube.CoreV1().Pods(w.namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-				return fmt.Errorf("creating pod %s/%s: %w", w.namespace, name, err)
-			}
-			key := w.namespace + "/" + name
-			if w.prefix == "sneaky" {
-				expectRefused = append(expectRefused, key)
-			} else {
-				expectBound = append(expectBound, key)
-			}
-		}
-	}
-	fmt.Fprintf(out, "Submitted %d pods; waiting for the scheduler…\n\n", len(expectBound)+len(expectRefused))
-
-	refusals, err := waitForOutcome(ctx, cp, expectBound, expectRefused)
+	// Pods are created through a client that collects the API server's
+	// warnings: the webhook's say why a pod kept its requests.
+	warned := &warnings{}
+	client, err := clientWithWarnings(cp.Config, warned)
 	if err != nil {
 		return err
 	}
-	if err := printPlacements(ctx, cp, out, refusals); err != nil {
+	// Replica i of every workload is created before replica i+1 of any.
+	bound, refused := map[string]bool{}, map[string]bool{}
+	profiled := 0
+	for i := 0; ; i++ {
+		created := false
+		for _, w := range workloads {
+			if i >= w.replicas {
+				continue
+			}
+			p := w.pod(i)
+			warned.creating(podKey(p))
+			if _, err := client.CoreV1().Pods(p.Namespace).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating pod %s: %w", podKey(p), err)
+			}
+			created = true
+			if w.refused {
+				refused[podKey(p)] = true
+			} else {
+				bound[podKey(p)] = true
+			}
+			if w.profile != nil {
+				profiled++
+			}
+		}
+		if !created {
+			break
+		}
+	}
+	fmt.Fprintf(out, "Created %d pods of %d Deployments (%d pods with a WorkloadProfile); waiting for the scheduler…\n\n",
+		len(bound)+len(refused), len(workloads), profiled)
+
+	s, err := waitForOutcome(ctx, cp, bound, refused)
+	if err != nil {
 		return err
 	}
+	s.print(out, warned.texts())
 	fmt.Fprintf(out, "\nDone in %s. Everything above was read back from the API server.\n", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
-func createNamespaces(ctx context.Context, cp *framework.ControlPlane) error {
-	for _, ns := range []string{"shop", "analytics"} {
-		if _, err := cp.Kube.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("creating namespace %s: %w", ns, err)
-		}
-	}
-	tp := &foresightv1alpha1.TenantPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: foresightv1alpha1.TenantPolicyName, Namespace: "shop"},
-		Spec: foresightv1alpha1.TenantPolicySpec{
-			Tenant:         "shop",
-			AllowedClasses: []foresightv1alpha1.SLAClass{foresightv1alpha1.SLAClassCritical, foresightv1alpha1.SLAClassStandard},
-		},
-	}
-	if _, err := cp.Foresight.ForesightV1alpha1().TenantPolicies("shop").Create(ctx, tp, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating the shop TenantPolicy: %w", err)
-	}
-	return nil
-}
-
-// waitForOutcome waits until the pods expected to be bound are, and the
-// ones expected to be refused have a FailedScheduling event; it returns
-// the refusal messages by pod.
-func waitForOutcome(ctx context.Context, cp *framework.ControlPlane, bound, refused []string) (map[string]string, error) {
-	refusals := map[string]string{}
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		pods, err := cp.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-		if err != nil {
+// waitForOutcome waits until the pods expected to be bound are, with their
+// placement records, the ones expected to be refused have a
+// FailedScheduling event, every bound pod is in its Partition and the
+// Partitions have stopped changing; it returns what the API then holds.
+func waitForOutcome(ctx context.Context, cp *framework.ControlPlane, bound, refused map[string]bool) (*clusterState, error) {
+	var s *clusterState
+	var last []string
+	previous := ""
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		var err error
+		if s, err = readState(ctx, cp); err != nil {
 			return false, err
 		}
-		nodeOf := map[string]string{}
-		for _, p := range pods.Items {
-			nodeOf[p.Namespace+"/"+p.Name] = p.Spec.NodeName
+		if last = s.pending(bound, refused); len(last) > 0 {
+			previous = ""
+			return false, nil
 		}
-		for _, k := range bound {
-			if nodeOf[k] == "" {
-				return false, nil
-			}
-		}
-		events, err := cp.Kube.EventsV1().Events("").List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		for _, e := range events.Items {
-			if e.Reason == "FailedScheduling" {
-				refusals[e.Regarding.Namespace+"/"+e.Regarding.Name] = e.Note
-			}
-		}
-		for _, k := range refused {
-			if refusals[k] == "" {
-				return false, nil
-			}
-		}
-		return true, nil
+		versions := s.partitionVersions()
+		settled := versions == previous
+		previous = versions
+		return settled, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("waiting for the scheduler's decisions: %w", err)
+		return nil, fmt.Errorf("waiting for the scheduler's decisions: %w (still waiting for: %s)", err, strings.Join(last, "; "))
 	}
-	return refusals, nil
-}
-
-func printPlacements(ctx context.Context, cp *framework.ControlPlane, out io.Writer, refusals map[string]string) error {
-	nodes, err := cp.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	poolList, err := cp.Foresight.ForesightV1alpha1().ResourcePools().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	tierOf := map[string]foresightv1alpha1.PoolTier{}
-	for _, p := range poolList.Items {
-		tierOf[p.Name] = p.Spec.Tier
-	}
-	poolOf := map[string]string{}
-	allocCPU := map[string]resource.Quantity{}
-	for _, n := range nodes.Items {
-		poolOf[n.Name] = n.Labels[framework.PoolLabel]
-		allocCPU[n.Name] = n.Status.Allocatable[v1.ResourceCPU]
-	}
-	pods, err := cp.Kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err
-	}
-	sort.Slice(pods.Items, func(i, j int) bool {
-		a, b := pods.Items[i], pods.Items[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace > b.Namespace
-		}
-		return a.Name < b.Name
-	})
-
-	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAMESPACE\tPOD\tSLA CLASS\tCPU\tMEMORY\tNODE\tPOOL\tTIER")
-	usedCPU := map[string]*resource.Quantity{}
-	boundPods := map[string]bool{}
-	for _, p := range pods.Items {
-		boundPods[p.Namespace+"/"+p.Name] = p.Spec.NodeName != ""
-		req := p.Spec.Containers[0].Resources.Requests
-		node, pool, tier := p.Spec.NodeName, "-", "-"
-		if node == "" {
-			node = "(not scheduled)"
-		} else {
-			pool = poolOf[node]
-			tier = string(tierOf[pool])
-			if usedCPU[node] == nil {
-				usedCPU[node] = &resource.Quantity{}
-			}
-			usedCPU[node].Add(req[v1.ResourceCPU])
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Namespace, p.Name, p.Annotations[annotations.SLAClass],
-			req.Cpu().String(), req.Memory().String(), node, pool, tier)
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-
-	fmt.Fprintln(out, "\nNodes (CPU requested / allocatable):")
-	w = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	sort.Slice(nodes.Items, func(i, j int) bool { return nodes.Items[i].Name < nodes.Items[j].Name })
-	for _, n := range nodes.Items {
-		used := "0"
-		if q := usedCPU[n.Name]; q != nil {
-			used = q.String()
-		}
-		alloc := allocCPU[n.Name]
-		state := "idle"
-		if usedCPU[n.Name] != nil {
-			state = "busy"
-		}
-		fmt.Fprintf(w, "  %s\t%s\t%s / %s\t%s\n", n.Name, tierOf[poolOf[n.Name]], used, alloc.String(), state)
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-
-	if len(refusals) > 0 {
-		fmt.Fprintln(out, "\nRefused:")
-		keys := make([]string, 0, len(refusals))
-		for k := range refusals {
-			if !boundPods[k] {
-				keys = append(keys, k)
-			}
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(out, "  %s: %s\n", k, strings.TrimSpace(refusals[k]))
-		}
-	}
-	return nil
+	return s, nil
 }

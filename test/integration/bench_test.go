@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,7 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 		b.Fatalf("Waiting for %d pods to be bound: %v", pods, err)
 	}
 	latencies := pluginLatencies(before, gatherPluginHistograms(b))
+	logSchedulerCounters(b)
 	sched.Stop()
 	return float64(pods) / elapsed.Seconds(), latencies
 }
@@ -279,4 +281,37 @@ func quantile(bounds []float64, cumulative []uint64, q float64) float64 {
 		lower, prev = bounds[i], float64(c)
 	}
 	return lower
+}
+
+// logSchedulerCounters logs kube-scheduler's counters of scheduling
+// attempts and opportunistic batching, cumulative over the process: they
+// tell whether a slower profile ran more cycles.
+func logSchedulerCounters(b *testing.B) {
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, f := range families {
+		name := f.GetName()
+		if name == "scheduler_framework_extension_point_duration_seconds" || name == "scheduler_scheduling_attempt_duration_seconds" || name == "scheduler_scheduling_algorithm_duration_seconds" {
+			for _, m := range f.GetMetric() {
+				if h := m.GetHistogram(); h != nil && h.GetSampleCount() > 0 {
+					b.Logf("histogram %s{%s,%s} count=%d mean=%.1fµs", name, label(m, "extension_point"), label(m, "result"), h.GetSampleCount(), h.GetSampleSum()/float64(h.GetSampleCount())*1e6)
+				}
+			}
+			continue
+		}
+		if name != "scheduler_schedule_attempts_total" && !strings.Contains(name, "batch") {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, l.GetName()+"="+l.GetValue())
+			}
+			if c := m.GetCounter(); c != nil {
+				b.Logf("counter %s{%s} = %.0f", name, strings.Join(labels, ","), c.GetValue())
+			}
+		}
+	}
 }

@@ -160,7 +160,7 @@ func TestIntegrationSchedulerBindsPods(t *testing.T) {
 		var out strings.Builder
 		err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 			out.Reset()
-			if err := kubectlforesight.ExplainPod(ctx, cp.Kube, "shop", name, &out); err != nil {
+			if err := (kubectlforesight.Explainer{Kube: cp.Kube, Foresight: cp.Foresight}).Pod(ctx, "shop", name, &out); err != nil {
 				return false, err
 			}
 			return strings.Contains(out.String(), "Score:"), nil // the event is written asynchronously
@@ -173,7 +173,8 @@ func TestIntegrationSchedulerBindsPods(t *testing.T) {
 			`Node:\s+` + bound[name] + `\n`,
 			`Pool:\s+` + pool + ` \(tier ` + pool + `\)`,
 			`SLA class:\s+` + classes[name] + `\n`,
-			`Score:\s+\d+ = \(cost \d+ × 4 \+ utilization \d+ × 3\) / 7`,
+			`Score:\s+\d+ = \(cost \d+ × 4 \+ utilization \d+ × 3 \+ risk \d+ × 2 \+ confidence \d+ × 1\) / 10`,
+			`Partition:\s+` + bound[name] + `-` + classes[name] + `-\d+`,
 		} {
 			if !regexp.MustCompile(want).MatchString(out.String()) {
 				t.Errorf("explain pod %s does not match %q:\n%s", name, want, out.String())

@@ -183,6 +183,13 @@ func (a *accounting) tenantOfLocked(namespace string) tenantOfNamespace {
 	return t
 }
 
+// tenantOf returns a namespace's tenant.
+func (a *accounting) tenantOf(namespace string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tenantOfLocked(namespace).tenant
+}
+
 // shareOf returns the dominant share and weight of a namespace's tenant.
 func (a *accounting) shareOf(namespace string) tenantShare {
 	a.mu.Lock()

@@ -7,6 +7,7 @@ package fairshare
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -115,16 +116,41 @@ func (pl *FairShare) Less(a, b fwk.QueuedEntityInfo) bool {
 		return pa > pb
 	}
 	podA, podB := podOf(a), podOf(b)
-	if pl.acct != nil {
+	if pl.acct != nil && podA != nil && podB != nil && pl.acct.tenantOf(podA.Namespace) != pl.acct.tenantOf(podB.Namespace) {
+		// Between tenants: the smaller dominant share, aged.
 		now := pl.now()
 		if sa, sb := pl.effectiveShare(a, podA, now), pl.effectiveShare(b, podB, now); sa != sb {
 			return sa < sb
 		}
 	}
+	// Within a tenant: its own priorities, then the SLA class, then age.
+	// Keeping a tenant's pods of one class together also keeps
+	// kube-scheduler's opportunistic batching on for them.
+	if pa, pb := tenantPriority(podA), tenantPriority(podB); pa != pb {
+		return pa > pb
+	}
 	if ra, rb := classRank(podA), classRank(podB); ra != rb {
 		return ra > rb
 	}
 	return a.GetTimestamp().Before(b.GetTimestamp())
+}
+
+// tenantPriority is the pod's foresight.dev/priority within its tenant; 0
+// when absent or malformed (PreFilter refuses malformed ones with a
+// reason).
+func tenantPriority(pod *v1.Pod) int64 {
+	if pod == nil {
+		return 0
+	}
+	v, ok := pod.Annotations[annotations.Priority]
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func (pl *FairShare) effectiveShare(e fwk.QueuedEntityInfo, pod *v1.Pod, now time.Time) float64 {

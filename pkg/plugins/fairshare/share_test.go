@@ -1,6 +1,7 @@
 package fairshare
 
 import (
+	"github.com/foresight-dev/foresight/pkg/annotations"
 	"math"
 	"testing"
 	"time"
@@ -121,6 +122,9 @@ func TestLessByTenantShare(t *testing.T) {
 		a, b       string // namespaces
 		waitA      time.Duration
 		waitB      time.Duration
+		classA     string
+		classB     string
+		prioA      string
 		want       bool
 		wantShareA float64
 	}{
@@ -132,11 +136,27 @@ func TestLessByTenantShare(t *testing.T) {
 		{name: "ageing: a heavy pod waiting 3 half-lives passes a fresh light one", a: "heavy-a", b: "light", waitA: 3 * time.Minute, want: true},
 		{name: "ageing: 2 half-lives are not enough", a: "heavy-a", b: "light", waitA: 2 * time.Minute, want: false},
 		{name: "same tenant: older first", a: "heavy-a", b: "heavy-b", waitA: time.Second, want: true},
+		// Within a tenant the class comes before age: a tenant's pods of
+		// one class stay together (and batch in kube-scheduler).
+		{name: "same tenant: class before age", a: "heavy-a", b: "heavy-b", classA: "standard", classB: "batch", waitB: time.Hour, want: true},
+		{name: "same tenant: tenant priority before class", a: "heavy-a", b: "heavy-b", classA: "batch", classB: "standard", prioA: "10", want: true},
+		{name: "different tenants: share before class", a: "heavy-a", b: "light", classA: "standard", classB: "batch", want: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			qa := queued(t, pending(tc.a), now.Add(-tc.waitA))
-			qb := queued(t, pending(tc.b), now.Add(-tc.waitB))
+			pa, pb := pending(tc.a), pending(tc.b)
+			pa.Annotations, pb.Annotations = map[string]string{}, map[string]string{}
+			if tc.classA != "" {
+				pa.Annotations[annotations.SLAClass] = tc.classA
+			}
+			if tc.classB != "" {
+				pb.Annotations[annotations.SLAClass] = tc.classB
+			}
+			if tc.prioA != "" {
+				pa.Annotations[annotations.Priority] = tc.prioA
+			}
+			qa := queued(t, pa, now.Add(-tc.waitA))
+			qb := queued(t, pb, now.Add(-tc.waitB))
 			if got := pl.Less(qa, qb); got != tc.want {
 				t.Errorf("Less(%s waited %s, %s waited %s) = %v, want %v", tc.a, tc.waitA, tc.b, tc.waitB, got, tc.want)
 			}

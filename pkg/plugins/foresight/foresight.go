@@ -20,8 +20,8 @@ import (
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	foresightclient "github.com/foresight-dev/foresight/pkg/client"
-	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned"
 	"github.com/foresight-dev/foresight/pkg/demand"
+	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned"
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
 	listers "github.com/foresight-dev/foresight/pkg/generated/listers/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/plugins/apis/config"
@@ -45,10 +45,8 @@ const informerSyncTimeout = 30 * time.Second
 // Resources named in EventsToRegister; custom resources are written
 // <plural>.<version>.<group>.
 const (
-	tenantPolicyResource    fwk.EventResource = "tenantpolicies.v1alpha1.foresight.dev"
-	resourcePoolResource    fwk.EventResource = "resourcepools.v1alpha1.foresight.dev"
-	partitionResource       fwk.EventResource = "partitions.v1alpha1.foresight.dev"
-	workloadProfileResource fwk.EventResource = "workloadprofiles.v1alpha1.foresight.dev"
+	tenantPolicyResource fwk.EventResource = "tenantpolicies.v1alpha1.foresight.dev"
+	resourcePoolResource fwk.EventResource = "resourcepools.v1alpha1.foresight.dev"
 )
 
 // forecastHorizon is how far ahead a forecast is read for a new pod: the
@@ -152,9 +150,12 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		now:      time.Now,
 		recorder: h.EventRecorder(),
 	}
-	pl.writer = newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), nodeInformer.Lister())
+	pl.writer = newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), v1alpha1.Partitions().Lister(), nodeInformer.Lister())
 	if _, err := v1alpha1.Partitions().Informer().AddEventHandler(pl.partitionHandler(logger)); err != nil {
 		return nil, fmt.Errorf("watching Partitions: %w", err)
+	}
+	if _, err := profileInformer.AddEventHandler(pl.profileHandler(logger)); err != nil {
+		return nil, fmt.Errorf("watching WorkloadProfiles: %w", err)
 	}
 	if _, err := podInformer.Informer().AddEventHandler(pl.podHandler(logger)); err != nil {
 		return nil, fmt.Errorf("watching pods: %w", err)
@@ -371,17 +372,16 @@ const (
 
 // fitInputFor builds what the partition cache needs to place the pod on a
 // node of a pool.
-func (pl *Foresight) fitInputFor(s *podState, p *pool, nodeInfo fwk.NodeInfo) (*fitInput, memberDemand) {
+func (pl *Foresight) fitInputFor(s *podState, p *pool, nodeInfo fwk.NodeInfo) fitInput {
 	conf := p.confidenceFor(s.class.Confidence)
-	m := s.demandAt(conf)
 	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
-	return &fitInput{
-		node: nodeInfo.Node().Name, pool: p.name, class: s.spec.Class, confidence: conf, member: &m,
+	return fitInput{
+		node: nodeInfo.Node().Name, pool: p.name, class: s.spec.Class, confidence: conf, member: s.demandAt(conf),
 		allocatable:  demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()},
 		requested:    demand.Vector{req.GetMilliCPU(), req.GetMemory()},
 		podRequested: s.requested, podOriginal: s.original,
 		pol: p.pol, maxRatioPercent: p.maxRatioPercent,
-	}, m
+	}
 }
 
 // Filter keeps non-critical pods off dedicated pools, every pod off nodes
@@ -398,7 +398,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	p, err := pl.pools.snapshot().poolOf(node.Labels)
+	p, err := pl.pools.snapshot().poolOfNode(node)
 	if err != nil {
 		klog.FromContext(ctx).V(5).Info("Node in several pools", "node", klog.KObj(node), "err", err)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict)
@@ -409,8 +409,8 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if p.tier == foresightv1alpha1.PoolTierDedicated && s.spec.Class != foresightv1alpha1.SLAClassCritical {
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
-	in, _ := pl.fitInputFor(s, p, nodeInfo)
-	if res := pl.cache.fit(in); res.placement.Kind == placeNone {
+	in := pl.fitInputFor(s, p, nodeInfo)
+	if res := pl.cache.fit(&in); res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
 				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", pl.cache.describe(node.Name))
@@ -452,11 +452,9 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 	}
 	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
 	allocatable := demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()}
-	p, err := pl.pools.snapshot().poolOf(node.Labels)
+	p, err := pl.pools.snapshot().poolOfNode(node)
 	if err != nil || p == nil {
 		// Off pools: requests are all that is known of the node.
-		up := s.predictionAt(s.class.Confidence).Upper
-		r.Demand = up.String()
 		r.Cost = costScore(nodeCost{Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
 		r.Utilization = utilizationScore(req.GetMilliCPU()+s.requested[demand.CPU], allocatable[demand.CPU], req.GetMemory()+s.requested[demand.Memory], allocatable[demand.Memory])
 		r.Risk = maxScore
@@ -465,9 +463,8 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		return r, nil
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
-	in, m := pl.fitInputFor(s, p, nodeInfo)
-	r.Demand = m.Upper.String()
-	res := pl.cache.fit(in)
+	in := pl.fitInputFor(s, p, nodeInfo)
+	res := pl.cache.fit(&in)
 	r.Placement = res.placement.Kind.String()
 	if res.partition != nil {
 		r.Partition = res.partition.name
@@ -517,10 +514,11 @@ func (pl *Foresight) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWith
 	return []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: tenantPolicyResource, ActionType: fwk.All}, QueueingHintFn: isPolicyOfPodNamespace},
 		{Event: fwk.ClusterEvent{Resource: resourcePoolResource, ActionType: fwk.All}},
-		// A partition shrunk or resized by the controller, or a profile
-		// that predicts less, may make room.
-		{Event: fwk.ClusterEvent{Resource: partitionResource, ActionType: fwk.Update | fwk.Delete}},
-		{Event: fwk.ClusterEvent{Resource: workloadProfileResource, ActionType: fwk.Add | fwk.Update}, QueueingHintFn: isPolicyOfPodNamespace},
+		// Partitions that shrink or lose members, and profiles that
+		// change, are not registered here: the plugin's own informers
+		// activate the pods that had no room (roomFreed, profileChanged),
+		// which spares kube-scheduler a dynamic informer decoding every
+		// Partition write.
 		{Event: fwk.ClusterEvent{Resource: fwk.AssignedPod, ActionType: fwk.Delete}},
 		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeLabel | fwk.UpdateNodeAllocatable}},
 		// The pod's own update (its annotations fixed) is a TargetPod event.
@@ -528,8 +526,8 @@ func (pl *Foresight) EventsToRegister(_ context.Context) ([]fwk.ClusterEventWith
 	}, nil
 }
 
-// isPolicyOfPodNamespace requeues a pod only when the changed object (a
-// TenantPolicy or a WorkloadProfile) is in its namespace.
+// isPolicyOfPodNamespace requeues a pod only when the changed TenantPolicy
+// is its namespace's.
 func isPolicyOfPodNamespace(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
 	obj := newObj
 	if obj == nil {
@@ -565,12 +563,15 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	if p, err := pl.pools.snapshot().poolOf(nodeInfo.Node().Labels); err == nil && p != nil {
-		in, _ := pl.fitInputFor(s, p, nodeInfo)
-		name, squeezed, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, in)
+	if p, err := pl.pools.snapshot().poolOfNode(nodeInfo.Node()); err == nil && p != nil {
+		in := pl.fitInputFor(s, p, nodeInfo)
+		r.Demand = in.member.Upper.String()
+		name, squeezed, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
 		if err != nil {
 			return fwk.NewStatus(fwk.Unschedulable, err.Error())
 		}
+		// The Partition objects follow asynchronously (see PreBindPreFlight).
+		pl.writer.enqueue(name)
 		for _, other := range squeezed {
 			pl.writer.enqueue(other)
 		}
@@ -611,26 +612,21 @@ func (pl *Foresight) roomFreed(logger klog.Logger) {
 	}
 }
 
-// PreBindPreFlight skips PreBind for pods that are in no partition.
-func (pl *Foresight) PreBindPreFlight(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) (*fwk.PreBindPreFlightResult, *fwk.Status) {
-	if _, ok := pl.cache.partitionOf(pod.UID); !ok {
-		return nil, fwk.NewStatus(fwk.Skip)
-	}
-	return &fwk.PreBindPreFlightResult{AllowParallel: true}, nil
+// PreBindPreFlight skips PreBind: the pod's Partition object is written
+// by the plugin's work queue as soon as Reserve has placed it, not on the
+// binding path. Any PreBind that runs makes kube-scheduler patch the pod's
+// status with its nominated node first (an extra write of the whole pod,
+// measured at more than half of the throughput lost); the queue coalesces
+// the writes of pods that join one partition together. A scheduler that
+// stops before the write loses nothing: its successor adopts bound pods
+// that no partition lists (reconcile) and, meanwhile, counts their
+// requests against the node like any pod outside partitions.
+func (pl *Foresight) PreBindPreFlight(_ context.Context, _ fwk.CycleState, _ *v1.Pod, _ string) (*fwk.PreBindPreFlightResult, *fwk.Status) {
+	return nil, fwk.NewStatus(fwk.Skip)
 }
 
-// PreBind writes the pod's partition to the API before the pod is bound,
-// so that a bound pod is always a member of a Partition object. If the
-// write fails the pod is not bound: the scheduler unreserves it and tries
-// again.
-func (pl *Foresight) PreBind(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) *fwk.Status {
-	name, ok := pl.cache.partitionOf(pod.UID)
-	if !ok {
-		return nil
-	}
-	if err := pl.writer.sync(ctx, name); err != nil {
-		return fwk.AsStatus(fmt.Errorf("writing partition %s: %w", name, err))
-	}
+// PreBind does nothing: PreBindPreFlight always skips it.
+func (pl *Foresight) PreBind(context.Context, fwk.CycleState, *v1.Pod, string) *fwk.Status {
 	return nil
 }
 

@@ -73,6 +73,9 @@ type aggregate struct {
 	// spreadSq is Σ r_i².
 	spreadSq [demand.NumResources]float64
 	members  int
+	// shaped counts the members with a daily shape: while none has one,
+	// the busiest hour is any hour and meanPeak is a sum.
+	shaped int
 }
 
 // add adds (sign 1) or removes (sign -1) a member.
@@ -89,6 +92,9 @@ func (a *aggregate) add(m *memberDemand, sign int64) {
 		a.spreadSq[r] = max(0, a.spreadSq[r]+float64(sign)*s*s)
 	}
 	a.members += int(sign)
+	if m.Daily != nil {
+		a.shaped += int(sign)
+	}
 	if a.members <= 0 {
 		*a = aggregate{}
 	}
@@ -97,7 +103,7 @@ func (a *aggregate) add(m *memberDemand, sign int64) {
 // meanPeak is the largest hourly expected demand of resource r, with m
 // added when it is not nil.
 func (a *aggregate) meanPeak(r int, m *memberDemand) int64 {
-	if r > demand.Memory {
+	if r > demand.Memory || (a.shaped == 0 && (m == nil || m.Daily == nil)) {
 		v := a.expected[r]
 		if m != nil {
 			v += m.Expected[r]

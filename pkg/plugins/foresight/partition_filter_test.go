@@ -73,8 +73,8 @@ func placeAll(t *testing.T, pl *Foresight, pool string, pods []*v1.Pod) (placed 
 			t.Fatal(err)
 		}
 		p, _ := pl.pools.snapshot().poolOf(node.Labels)
-		in, _ := pl.fitInputFor(ps, p, ni)
-		if _, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, in); err != nil {
+		in := pl.fitInputFor(ps, p, ni)
+		if _, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in); err != nil {
 			t.Fatalf("reserve %s: %v", pod.Name, err)
 		}
 		ni.AddPod(pod) // what kube-scheduler's assume does

@@ -36,6 +36,12 @@ type partition struct {
 	pol        poolPolicy
 	members    map[types.UID]*member
 	agg        aggregate
+	// version is the cache's sequence number at the partition's last
+	// change, so that a writer knows whether a write already carried it.
+	version uint64
+	// joint and floorSize are the members' joint demand and floor(),
+	// kept current by touchLocked for the hot path.
+	joint, floorSize demand.Vector
 }
 
 // nodePartitions are the partitions of one node, with their members' sums.
@@ -55,6 +61,61 @@ type partitionCache struct {
 	nodes  map[string]*nodePartitions
 	byName map[string]*partition
 	byPod  map[types.UID]*partition
+	// seq numbers changes, across partitions and their incarnations.
+	seq uint64
+	// views holds an immutable *nodeView per node, republished under mu
+	// after every change of the node's partitions, so that Filter and
+	// Score read without locks.
+	views sync.Map
+}
+
+// nodeView is an immutable copy of a node's partitions.
+type nodeView struct {
+	parts               []partSnap
+	requested, original demand.Vector
+}
+
+// partSnap is an immutable copy of a partition.
+type partSnap struct {
+	// p is the live partition, touched only under the cache's lock.
+	p                  *partition
+	name               string
+	class              foresightv1alpha1.SLAClass
+	pool               string
+	confidence         float64
+	size, joint, floor demand.Vector
+	agg                aggregate
+}
+
+// publishLocked replaces a node's view with its current partitions.
+func (c *partitionCache) publishLocked(node string) {
+	np := c.nodes[node]
+	if np == nil {
+		c.views.Delete(node)
+		return
+	}
+	v := &nodeView{parts: make([]partSnap, len(np.partitions)), requested: np.requested, original: np.original}
+	for i, p := range np.partitions {
+		v.parts[i] = partSnap{p: p, name: p.name, class: p.class, pool: p.pool, confidence: p.confidence, size: p.size, joint: p.joint, floor: p.floorSize, agg: p.agg}
+	}
+	c.views.Store(node, v)
+}
+
+func (c *partitionCache) view(node string) *nodeView {
+	if v, ok := c.views.Load(node); ok {
+		return v.(*nodeView)
+	}
+	return nil
+}
+
+// touchLocked records a change of p. Every change of a partition's
+// members or size goes through it.
+func (c *partitionCache) touchLocked(p *partition) {
+	c.seq++
+	p.version = c.seq
+	p.joint = p.agg.joint(nil)
+	p.floorSize = p.floor()
+	c.publishLocked(p.node)
 }
 
 func newPartitionCache() *partitionCache {
@@ -66,7 +127,7 @@ type fitInput struct {
 	node, pool string
 	class      foresightv1alpha1.SLAClass
 	confidence float64
-	member     *memberDemand
+	member     memberDemand
 	// allocatable and requested are the node's, from the scheduler's
 	// snapshot (requested includes pods outside any partition).
 	allocatable, requested demand.Vector
@@ -82,7 +143,7 @@ type fitInput struct {
 type fitResult struct {
 	placement placement
 	// partition is the existing partition used; nil for a new one.
-	partition *partition
+	partition *partSnap
 	reason    string
 	// pExceed is the chance that the chosen partition's joint demand
 	// exceeds its size after the placement.
@@ -97,18 +158,16 @@ const (
 	ReasonOvercommitLimit = "node's original requests would exceed its pool's overcommit limit"
 )
 
-// fit decides where a pod goes on a node; it takes the read lock.
+// fit decides where a pod goes on a node, from the node's view: no lock.
 func (c *partitionCache) fit(in *fitInput) fitResult {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.fitLocked(in)
+	return fitOn(c.view(in.node), in)
 }
 
-func (c *partitionCache) fitLocked(in *fitInput) fitResult {
-	np := c.nodes[in.node]
+// fitOn decides where a pod goes on a node whose partitions are v.
+func fitOn(v *nodeView, in *fitInput) fitResult {
 	var membersRequested, membersOriginal demand.Vector
-	if np != nil {
-		membersRequested, membersOriginal = np.requested, np.original
+	if v != nil {
+		membersRequested, membersOriginal = v.requested, v.original
 	}
 	// Pods outside partitions (DaemonSets, other schedulers' pods) keep
 	// their requests out of the partitions' budget.
@@ -123,16 +182,17 @@ func (c *partitionCache) fitLocked(in *fitInput) fitResult {
 	}
 	var views [8]partitionView
 	mine := views[:0]
-	var chosen [8]*partition
+	var chosen [8]*partSnap
 	refs := chosen[:0]
 	var others demand.Vector
-	if np != nil {
-		for _, p := range np.partitions {
+	if v != nil {
+		for i := range v.parts {
+			p := &v.parts[i]
 			if p.class != in.class || p.pool != in.pool || p.confidence != in.confidence {
-				others = others.Add(p.floor())
+				others = others.Add(p.floor)
 				continue
 			}
-			mine = append(mine, partitionView{Size: p.size, Demand: p.agg.joint(nil), With: p.agg.joint(in.member), Floor: p.floor()})
+			mine = append(mine, partitionView{Size: p.size, Demand: p.joint, With: p.agg.joint(&in.member), Floor: p.floor})
 			refs = append(refs, p)
 		}
 	}
@@ -143,10 +203,10 @@ func (c *partitionCache) fitLocked(in *fitInput) fitResult {
 	}
 	if pl.Partition >= 0 {
 		res.partition = refs[pl.Partition]
-		res.pExceed = res.partition.agg.exceedProbability(pl.Size, in.member, in.confidence)
+		res.pExceed = res.partition.agg.exceedProbability(pl.Size, &in.member, in.confidence)
 	} else {
 		var empty aggregate
-		res.pExceed = empty.exceedProbability(pl.Size, in.member, in.confidence)
+		res.pExceed = empty.exceedProbability(pl.Size, &in.member, in.confidence)
 	}
 	return res
 }
@@ -199,6 +259,7 @@ func (c *partitionCache) squeezeLocked(node string, keep *partition, limit deman
 			}
 		}
 		if shrunk {
+			c.touchLocked(p)
 			names = append(names, p.name)
 		}
 	}
@@ -222,11 +283,15 @@ func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitI
 	if _, ok := c.byPod[uid]; ok {
 		c.removeLocked(uid)
 	}
-	res := c.fitLocked(in)
+	// Under the lock the view is current.
+	res := c.fit(in)
 	if res.placement.Kind == placeNone {
 		return "", nil, fmt.Errorf("pod no longer fits node %s: %s", in.node, res.reason)
 	}
-	p := res.partition
+	var p *partition
+	if res.partition != nil {
+		p = res.partition.p
+	}
 	if p == nil {
 		p = &partition{
 			name: c.newNameLocked(in.node, in.class), node: in.node, pool: in.pool, class: in.class,
@@ -236,9 +301,64 @@ func (c *partitionCache) reserve(uid types.UID, namespace, name string, in *fitI
 	}
 	p.pol = in.pol
 	p.size = res.placement.Size
-	c.addMemberLocked(p, &member{uid: uid, namespace: namespace, name: name, d: *in.member, requested: in.podRequested, original: in.podOriginal, reserved: true})
+	c.addMemberLocked(p, &member{uid: uid, namespace: namespace, name: name, d: in.member, requested: in.podRequested, original: in.podOriginal, reserved: true})
+	c.touchLocked(p)
 	squeezed := c.squeezeLocked(in.node, p, res.placement.Budget)
 	return p.name, squeezed, nil
+}
+
+// squeeze shrinks the headroom of a node's partitions until their sizes
+// fit limit, and returns the names of those it shrank.
+func (c *partitionCache) squeeze(node string, limit demand.Vector) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.squeezeLocked(node, nil, limit)
+}
+
+// nodeNames lists the nodes that have partitions.
+func (c *partitionCache) nodeNames() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.nodes))
+	for n := range c.nodes {
+		out = append(out, n)
+	}
+	return out
+}
+
+// adopt puts a pod that is bound to a node but in no partition (left by a
+// scheduler that stopped before writing it, or bound by hand) into a
+// partition of its class on its node, growing it as needed whatever the
+// budget: the pod runs there already. It returns the partition's name, ""
+// when the pod is already a member.
+func (c *partitionCache) adopt(uid types.UID, namespace, name string, in *fitInput) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byPod[uid]; ok {
+		return ""
+	}
+	var p *partition
+	if np := c.nodes[in.node]; np != nil {
+		for _, q := range np.partitions {
+			if q.class == in.class && q.pool == in.pool && q.confidence == in.confidence {
+				p = q
+				break
+			}
+		}
+	}
+	if p == nil {
+		p = &partition{
+			name: c.newNameLocked(in.node, in.class), node: in.node, pool: in.pool, class: in.class,
+			confidence: in.confidence, members: map[types.UID]*member{}, pol: in.pol,
+		}
+		c.addPartitionLocked(p)
+	}
+	c.addMemberLocked(p, &member{uid: uid, namespace: namespace, name: name, d: in.member, requested: in.podRequested, original: in.podOriginal})
+	// Without headroom: the pod fits its node by requests already, and
+	// headroom must not push the node's partitions past it.
+	p.size = p.minimum().Max(p.size)
+	c.touchLocked(p)
+	return p.name
 }
 
 // newNameLocked returns an unused partition name for a node and class.
@@ -284,6 +404,7 @@ func (c *partitionCache) addMemberLocked(p *partition, m *member) {
 
 // removePartitionLocked drops a partition and its members from the cache.
 func (c *partitionCache) removePartitionLocked(p *partition) {
+	c.seq++
 	delete(c.byName, p.name)
 	np := c.nodes[p.node]
 	for uid, m := range p.members {
@@ -307,6 +428,7 @@ func (c *partitionCache) removePartitionLocked(p *partition) {
 	if len(np.partitions) == 0 {
 		delete(c.nodes, p.node)
 	}
+	c.publishLocked(p.node)
 }
 
 // removeLocked takes a pod out of its partition and shrinks the partition
@@ -333,6 +455,7 @@ func (c *partitionCache) removeLocked(uid types.UID) string {
 		return p.name
 	}
 	p.size = sizeFor(p.agg.joint(nil), p.pol).Min(p.size)
+	c.touchLocked(p)
 	return p.name
 }
 
@@ -381,14 +504,15 @@ func (c *partitionCache) removeNode(node string) []string {
 	return names
 }
 
-// spec returns the desired Partition spec of a partition, false when the
-// cache has no such partition (it was emptied or its node left).
-func (c *partitionCache) spec(name string) (foresightv1alpha1.PartitionSpec, bool) {
+// spec returns the desired Partition spec of a partition and the version
+// it is at, false when the cache has no such partition (it was emptied or
+// its node left).
+func (c *partitionCache) spec(name string) (foresightv1alpha1.PartitionSpec, uint64, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	p, ok := c.byName[name]
 	if !ok {
-		return foresightv1alpha1.PartitionSpec{}, false
+		return foresightv1alpha1.PartitionSpec{}, 0, false
 	}
 	s := foresightv1alpha1.PartitionSpec{
 		NodeName: p.node, PoolName: p.pool, SLAClass: p.class,
@@ -406,7 +530,7 @@ func (c *partitionCache) spec(name string) (foresightv1alpha1.PartitionSpec, boo
 		}
 		return a.Name < b.Name
 	})
-	return s, true
+	return s, p.version, true
 }
 
 // load adds a Partition object read from the API that the cache does not
@@ -436,6 +560,7 @@ func (c *partitionCache) load(obj *foresightv1alpha1.Partition, pol poolPolicy) 
 		v := demand.FromResourceVector(om.Predicted)
 		c.addMemberLocked(p, &member{uid: om.UID, namespace: om.Namespace, name: om.Name, d: memberDemand{Upper: v, Expected: v}, requested: v, original: v})
 	}
+	c.touchLocked(p)
 	return true
 }
 
@@ -450,6 +575,7 @@ func (c *partitionCache) resize(name string, size demand.Vector) bool {
 		return false
 	}
 	p.size = size.Max(p.minimum())
+	c.touchLocked(p)
 	return p.size != size
 }
 
@@ -472,6 +598,7 @@ func (c *partitionCache) refreshMember(uid types.UID, d memberDemand, requested,
 	np.original = np.original.Sub(m.original).Add(original)
 	m.d, m.requested, m.original = d, requested, original
 	p.agg.add(&m.d, 1)
+	c.touchLocked(p)
 }
 
 // memberRef names a member for reconciliation.

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -22,6 +23,7 @@ import (
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/demand"
 	foresighttyped "github.com/foresight-dev/foresight/pkg/generated/clientset/versioned/typed/foresight/v1alpha1"
+	listers "github.com/foresight-dev/foresight/pkg/generated/listers/foresight/v1alpha1"
 )
 
 // reconcileInterval is how often the partition members are checked
@@ -34,8 +36,17 @@ const reconcileInterval = 30 * time.Second
 type partitionWriter struct {
 	cache  *partitionCache
 	client foresighttyped.PartitionInterface
-	nodes  corelisters.NodeLister
-	queue  workqueue.TypedRateLimitingInterface[string]
+	// objects is the informer's view, read first to save a GET.
+	objects listers.PartitionLister
+	nodes   corelisters.NodeLister
+	// rv is the resourceVersion of each partition as this writer last
+	// wrote or read it from the API server.
+	rv sync.Map // name → string
+	// persisted is the cache version each partition was last written at:
+	// pods reserved before it need no write of their own (PreBinds that
+	// queue behind one write share it).
+	persisted sync.Map // name → uint64
+	queue     workqueue.TypedRateLimitingInterface[string]
 	// locks serialise the writes of one partition, so that a write never
 	// carries an older cache state than the write before it.
 	locks sync.Map // name → *sync.Mutex
@@ -44,9 +55,9 @@ type partitionWriter struct {
 	written sync.Map // name → demand.Vector
 }
 
-func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, nodes corelisters.NodeLister) *partitionWriter {
+func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, objects listers.PartitionLister, nodes corelisters.NodeLister) *partitionWriter {
 	return &partitionWriter{
-		cache: c, client: client, nodes: nodes,
+		cache: c, client: client, objects: objects, nodes: nodes,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "foresight_partitions"}),
 	}
@@ -59,13 +70,24 @@ func (w *partitionWriter) enqueue(name string) {
 	}
 }
 
+// writers is how many partitions are written at once.
+const writers = 4
+
 // run writes queued partitions until ctx ends.
 func (w *partitionWriter) run(ctx context.Context) {
-	logger := klog.FromContext(ctx)
 	go func() {
 		<-ctx.Done()
 		w.queue.ShutDown()
 	}()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() { w.work(ctx) })
+	}
+	wg.Wait()
+}
+
+func (w *partitionWriter) work(ctx context.Context) {
+	logger := klog.FromContext(ctx)
 	for {
 		name, shutdown := w.queue.Get()
 		if shutdown {
@@ -95,9 +117,14 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 	l := w.lock(name)
 	l.Lock()
 	defer l.Unlock()
+	if _, version, _ := w.cache.spec(name); w.isPersisted(name, version) {
+		return nil // this very state was written already
+	}
+	first := true
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		spec, want := w.cache.spec(name)
-		cur, err := w.client.Get(ctx, name, metav1.GetOptions{})
+		spec, version, want := w.cache.spec(name)
+		cur, err := w.current(ctx, name, first)
+		first = false
 		switch {
 		case apierrors.IsNotFound(err):
 			if !want {
@@ -113,11 +140,16 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 			// Noted before the write: its watch event may come back before
 			// the call returns.
 			w.written.Store(name, demand.FromResourceVector(spec.Size))
-			_, err := w.client.Create(ctx, obj, metav1.CreateOptions{})
+			created, err := w.client.Create(ctx, obj, metav1.CreateOptions{})
 			countWrite("create", err)
 			if apierrors.IsAlreadyExists(err) {
-				// Another writer got there first: read it again.
+				// Another writer got there first (or the informer is
+				// behind): read it again.
 				return apierrors.NewConflict(partitionGroupResource, name, err)
+			}
+			if err == nil {
+				w.persisted.Store(name, version)
+				w.rv.Store(name, created.ResourceVersion)
 			}
 			return err
 		case err != nil:
@@ -130,6 +162,8 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 			}
 			if err == nil {
 				w.written.Delete(name)
+				w.persisted.Delete(name)
+				w.rv.Delete(name)
 			}
 			return err
 		case cur.Spec.NodeName != spec.NodeName || cur.Spec.SLAClass != spec.SLAClass || cur.Spec.PoolName != spec.PoolName:
@@ -138,15 +172,45 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 			return fmt.Errorf("partition %s in the API is on node %s pool %s class %s, the scheduler's on node %s pool %s class %s; not overwriting",
 				name, cur.Spec.NodeName, cur.Spec.PoolName, cur.Spec.SLAClass, spec.NodeName, spec.PoolName, spec.SLAClass)
 		case equality.Semantic.DeepEqual(cur.Spec, spec):
+			w.persisted.Store(name, version)
 			return nil
 		default:
+			cur = cur.DeepCopy()
 			cur.Spec = spec
 			w.written.Store(name, demand.FromResourceVector(spec.Size))
-			_, err := w.client.Update(ctx, cur, metav1.UpdateOptions{})
+			updated, err := w.client.Update(ctx, cur, metav1.UpdateOptions{})
 			countWrite("update", err)
+			if err == nil {
+				w.persisted.Store(name, version)
+				w.rv.Store(name, updated.ResourceVersion)
+			}
 			return err
 		}
 	})
+}
+
+func (w *partitionWriter) isPersisted(name string, version uint64) bool {
+	v, ok := w.persisted.Load(name)
+	return ok && v.(uint64) == version
+}
+
+// current reads a Partition: from the informer on a first attempt (an
+// outdated copy only costs a conflict), from the API server after.
+// The informer's copy is used only when it is the one this writer last
+// wrote (or the first it ever sees): anything else may be stale.
+func (w *partitionWriter) current(ctx context.Context, name string, cached bool) (*foresightv1alpha1.Partition, error) {
+	if cached && w.objects != nil {
+		if obj, err := w.objects.Get(name); err == nil {
+			if rv, ok := w.rv.Load(name); ok && rv.(string) == obj.ResourceVersion {
+				return obj, nil
+			}
+		}
+	}
+	obj, err := w.client.Get(ctx, name, metav1.GetOptions{})
+	if err == nil {
+		w.rv.Store(name, obj.ResourceVersion)
+	}
+	return obj, err
 }
 
 func countWrite(op string, err error) {
@@ -193,6 +257,7 @@ func (pl *Foresight) partitionHandler(logger klog.Logger) cache.ResourceEventHan
 				// The cache keeps its floor: write the truth back.
 				pl.writer.enqueue(p.Name)
 			}
+			pl.roomFreed(logger)
 		},
 		DeleteFunc: func(obj any) {
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -202,7 +267,7 @@ func (pl *Foresight) partitionHandler(logger klog.Logger) cache.ResourceEventHan
 			if !ok {
 				return
 			}
-			if _, want := pl.cache.spec(p.Name); want {
+			if _, _, want := pl.cache.spec(p.Name); want {
 				// Deleted behind the scheduler's back while it still has
 				// members: write it again so that the API shows the truth.
 				logger.Info("Partition deleted while it has members; recreating it", "partition", p.Name)
@@ -210,6 +275,25 @@ func (pl *Foresight) partitionHandler(logger klog.Logger) cache.ResourceEventHan
 				pl.writer.enqueue(p.Name)
 			}
 		},
+	}
+}
+
+// profileHandler retries the pods of a namespace that had no room when
+// one of its workloads' profiles changes: they may be predicted smaller.
+func (pl *Foresight) profileHandler(logger klog.Logger) cache.ResourceEventHandler {
+	activate := func(obj any) {
+		wp, ok := obj.(*foresightv1alpha1.WorkloadProfile)
+		if !ok {
+			return
+		}
+		if pods := pl.roomless.take(wp.Namespace); len(pods) > 0 {
+			logger.V(4).Info("WorkloadProfile changed: retrying pods that had no room", "workloadProfile", klog.KObj(wp), "pods", len(pods))
+			pl.handle.Activate(logger, pods)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    activate,
+		UpdateFunc: func(_, obj any) { activate(obj) },
 	}
 }
 
@@ -306,7 +390,58 @@ func (pl *Foresight) reconcile(ctx context.Context, pods corelisters.PodLister, 
 			}
 			next[m.uid] = true
 		}
+		pl.adoptBoundPods(logger, pods)
+		// Partitions read from the API may carry headroom that writes
+		// lost with a stopped scheduler would have squeezed.
+		for _, name := range pl.cache.nodeNames() {
+			node, err := pl.writer.nodes.Get(name)
+			if err != nil {
+				continue
+			}
+			alloc := node.Status.Allocatable
+			for _, p := range pl.cache.squeeze(name, demand.Vector{alloc.Cpu().MilliValue(), alloc.Memory().Value()}) {
+				pl.writer.enqueue(p)
+			}
+		}
 	}, reconcileInterval)
+}
+
+// adoptBoundPods puts the pods of this scheduler's profile that are bound
+// to a pool's node but listed by no partition into one (see adopt).
+func (pl *Foresight) adoptBoundPods(logger klog.Logger, pods corelisters.PodLister) {
+	all, err := pods.List(labels.Everything())
+	if err != nil {
+		return
+	}
+	profile := pl.handle.ProfileName()
+	snap := pl.pools.snapshot()
+	for _, pod := range all {
+		if pod.Spec.NodeName == "" || pod.Spec.SchedulerName != profile || pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed || pod.DeletionTimestamp != nil {
+			continue
+		}
+		if _, ok := pl.cache.partitionOf(pod.UID); ok {
+			continue
+		}
+		node, err := pl.writer.nodes.Get(pod.Spec.NodeName)
+		if err != nil {
+			continue
+		}
+		p, err := snap.poolOfNode(node)
+		if err != nil || p == nil {
+			continue
+		}
+		s, err := pl.podStateFor(pod, false)
+		if err != nil {
+			continue // refused annotations: the pod is accounted as outside partitions
+		}
+		conf := p.confidenceFor(s.class.Confidence)
+		in := fitInput{node: node.Name, pool: p.name, class: s.spec.Class, confidence: conf, member: s.demandAt(conf),
+			podRequested: s.requested, podOriginal: s.original, pol: p.pol, maxRatioPercent: p.maxRatioPercent}
+		if name := pl.cache.adopt(pod.UID, pod.Namespace, pod.Name, &in); name != "" {
+			logger.Info("Adopted a bound pod that no partition listed", "pod", klog.KObj(pod), "node", node.Name, "partition", name)
+			pl.writer.enqueue(name)
+		}
+	}
 }
 
 // refreshMember recomputes a bound member's demand from its pod, as
@@ -320,7 +455,7 @@ func (pl *Foresight) refreshMember(pod *v1.Pod) {
 	if !ok {
 		return
 	}
-	spec, ok := pl.cache.spec(name)
+	spec, _, ok := pl.cache.spec(name)
 	if !ok {
 		return
 	}
