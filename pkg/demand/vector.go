@@ -3,7 +3,9 @@ package demand
 import (
 	"strings"
 
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 )
@@ -129,6 +131,21 @@ func (v Vector) String() string {
 func (v Vector) Min(o Vector) Vector {
 	for i := range v {
 		v[i] = min(v[i], o[i])
+	}
+	return v
+}
+
+// PodRequests returns a pod's CPU and memory requests as kube-scheduler
+// counts them (init containers, sidecars, overhead and pod-level resources
+// included).
+func PodRequests(pod *v1.Pod) Vector {
+	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	var v Vector
+	if q, ok := r[v1.ResourceCPU]; ok {
+		v[CPU] = q.MilliValue()
+	}
+	if q, ok := r[v1.ResourceMemory]; ok {
+		v[Memory] = q.Value()
 	}
 	return v
 }

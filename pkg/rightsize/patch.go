@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
-	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	"github.com/foresight-dev/foresight/pkg/demand"
@@ -165,13 +164,5 @@ func OriginalPodRequests(pod *v1.Pod) (demand.Vector, error) {
 			pod.Spec.Containers[i].Resources.Requests = orig[i]
 		}
 	}
-	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	var v demand.Vector
-	if q, ok := r[v1.ResourceCPU]; ok {
-		v[demand.CPU] = q.MilliValue()
-	}
-	if q, ok := r[v1.ResourceMemory]; ok {
-		v[demand.Memory] = q.Value()
-	}
-	return v, err
+	return demand.PodRequests(pod), err
 }

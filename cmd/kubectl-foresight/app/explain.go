@@ -17,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
-	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
@@ -158,7 +157,7 @@ func (e Explainer) Pod(ctx context.Context, namespace, name string, out io.Write
 // requestsLine writes the pod's requests as kube-scheduler counts them
 // and, when the rightsizing webhook lowered them, what they were.
 func requestsLine(pod *corev1.Pod) string {
-	now := podRequests(pod)
+	now := demand.PodRequests(pod)
 	if _, ok := pod.Annotations[annotations.OriginalRequests]; !ok {
 		return now.String()
 	}
@@ -167,20 +166,6 @@ func requestsLine(pod *corev1.Pod) string {
 		return fmt.Sprintf("%s (unreadable %s: %v)", now, annotations.OriginalRequests, err)
 	}
 	return fmt.Sprintf("%s (rightsized at admission from %s)", now, orig)
-}
-
-// podRequests are a pod's CPU and memory requests as kube-scheduler
-// counts them.
-func podRequests(pod *corev1.Pod) demand.Vector {
-	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	var v demand.Vector
-	if q, ok := r[corev1.ResourceCPU]; ok {
-		v[demand.CPU] = q.MilliValue()
-	}
-	if q, ok := r[corev1.ResourceMemory]; ok {
-		v[demand.Memory] = q.Value()
-	}
-	return v
 }
 
 // sourceText says in words where a prediction came from.

@@ -13,7 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
-	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -280,7 +279,7 @@ func (pl *Foresight) podStateFor(pod *v1.Pod, events bool) (*podState, error) {
 	}
 	class, _ := annotations.Properties(spec.Class)
 	s := &podState{spec: spec, class: class}
-	s.requested = podRequests(pod)
+	s.requested = demand.PodRequests(pod)
 	s.original = originalRequests(pod, s.requested)
 
 	now := pl.now()
@@ -318,21 +317,6 @@ func (pl *Foresight) podStateFor(pod *v1.Pod, events bool) (*podState, error) {
 		}
 	}
 	return s, nil
-}
-
-// podRequests returns a pod's CPU and memory requests as kube-scheduler
-// counts them (init containers, sidecars, overhead and pod-level
-// resources included).
-func podRequests(pod *v1.Pod) demand.Vector {
-	r := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	var v demand.Vector
-	if q, ok := r[v1.ResourceCPU]; ok {
-		v[demand.CPU] = q.MilliValue()
-	}
-	if q, ok := r[v1.ResourceMemory]; ok {
-		v[demand.Memory] = q.Value()
-	}
-	return v
 }
 
 // policyFor returns the spec of a namespace's TenantPolicy, or nil when it

@@ -63,10 +63,17 @@ func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterf
 	}
 }
 
-// enqueue schedules a partition to be written.
+// writeDelay is how long a partition's write waits for more changes: a
+// partition being filled gets one write per writeDelay, not one per pod
+// (each write carries the whole member list, so writing per pod costs the
+// API server quadratic work as partitions grow).
+const writeDelay = 500 * time.Millisecond
+
+// enqueue schedules a partition to be written within writeDelay; changes
+// made meanwhile share the write.
 func (w *partitionWriter) enqueue(name string) {
 	if name != "" {
-		w.queue.Add(name)
+		w.queue.AddAfter(name, writeDelay)
 	}
 }
 
