@@ -10,6 +10,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -148,6 +149,17 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		cache:    newPartitionCache(),
 		now:      time.Now,
 		recorder: h.EventRecorder(),
+	}
+	pl.cache.entries.known = func() []string {
+		nodes, err := nodeInformer.Lister().List(labels.Everything())
+		if err != nil {
+			return nil
+		}
+		names := make([]string, len(nodes))
+		for i, n := range nodes {
+			names[i] = n.Name
+		}
+		return names
 	}
 	pl.writer = newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), v1alpha1.Partitions().Lister(), nodeInformer.Lister())
 	if _, err := v1alpha1.Partitions().Informer().AddEventHandler(pl.partitionHandler(logger)); err != nil {
@@ -382,7 +394,8 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	p, err := pl.pools.snapshot().poolOfNode(node)
+	entry := pl.cache.entries.get(node.Name)
+	p, err := entry.poolOf(pl.pools.snapshot(), node)
 	if err != nil {
 		klog.FromContext(ctx).V(5).Info("Node in several pools", "node", klog.KObj(node), "err", err)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict)
@@ -394,7 +407,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
 	in := pl.fitInputFor(s, p, nodeInfo)
-	if res := pl.cache.fit(&in); res.placement.Kind == placeNone {
+	if res := fitOn(entry.view.Load(), &in); res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
 				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", pl.cache.describe(node.Name))
@@ -436,7 +449,8 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 	}
 	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
 	allocatable := demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()}
-	p, err := pl.pools.snapshot().poolOfNode(node)
+	entry := pl.cache.entries.get(node.Name)
+	p, err := entry.poolOf(pl.pools.snapshot(), node)
 	if err != nil || p == nil {
 		// Off pools: requests are all that is known of the node.
 		r.Cost = costScore(nodeCost{Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
@@ -448,7 +462,7 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
 	in := pl.fitInputFor(s, p, nodeInfo)
-	res := pl.cache.fit(&in)
+	res := fitOn(entry.view.Load(), &in)
 	r.Placement = res.placement.Kind.String()
 	if res.partition != nil {
 		r.Partition = res.partition.name
@@ -547,7 +561,7 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	if p, err := pl.pools.snapshot().poolOfNode(nodeInfo.Node()); err == nil && p != nil {
+	if p, err := pl.cache.entries.get(nodeName).poolOf(pl.pools.snapshot(), nodeInfo.Node()); err == nil && p != nil {
 		in := pl.fitInputFor(s, p, nodeInfo)
 		r.Demand = in.member.Upper.String()
 		name, squeezed, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)

@@ -63,10 +63,10 @@ type partitionCache struct {
 	byPod  map[types.UID]*partition
 	// seq numbers changes, across partitions and their incarnations.
 	seq uint64
-	// views holds an immutable *nodeView per node, republished under mu
+	// entries holds each node's immutable view, republished under mu
 	// after every change of the node's partitions, so that Filter and
 	// Score read without locks.
-	views sync.Map
+	entries nodeEntries
 }
 
 // nodeView is an immutable copy of a node's partitions.
@@ -91,21 +91,18 @@ type partSnap struct {
 func (c *partitionCache) publishLocked(node string) {
 	np := c.nodes[node]
 	if np == nil {
-		c.views.Delete(node)
+		c.entries.get(node).view.Store(nil)
 		return
 	}
 	v := &nodeView{parts: make([]partSnap, len(np.partitions)), requested: np.requested, original: np.original}
 	for i, p := range np.partitions {
 		v.parts[i] = partSnap{p: p, name: p.name, class: p.class, pool: p.pool, confidence: p.confidence, size: p.size, joint: p.joint, floor: p.floorSize, agg: p.agg}
 	}
-	c.views.Store(node, v)
+	c.entries.get(node).view.Store(v)
 }
 
 func (c *partitionCache) view(node string) *nodeView {
-	if v, ok := c.views.Load(node); ok {
-		return v.(*nodeView)
-	}
-	return nil
+	return c.entries.get(node).view.Load()
 }
 
 // touchLocked records a change of p. Every change of a partition's

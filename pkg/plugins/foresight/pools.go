@@ -3,10 +3,8 @@ package foresight
 import (
 	"fmt"
 	"sort"
-	"sync"
 	"sync/atomic"
 
-	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/klog/v2"
@@ -69,28 +67,6 @@ func (s *poolSnapshot) byName(name string) *pool {
 // whole when one changes so that Filter and Score read it without locks.
 type poolSnapshot struct {
 	pools []pool
-	// byNode memoises poolOfNode for each node object: a node's update
-	// replaces its object, so a stale entry is never found.
-	byNode sync.Map // node name → *nodePool
-}
-
-type nodePool struct {
-	node *v1.Node
-	pool *pool
-	err  error
-}
-
-// poolOfNode is poolOf for a node, matched once per node object and
-// snapshot (selectors are not cheap at thousands of nodes per cycle).
-func (s *poolSnapshot) poolOfNode(node *v1.Node) (*pool, error) {
-	if e, ok := s.byNode.Load(node.Name); ok {
-		if np := e.(*nodePool); np.node == node {
-			return np.pool, np.err
-		}
-	}
-	p, err := s.poolOf(node.Labels)
-	s.byNode.Store(node.Name, &nodePool{node: node, pool: p, err: err})
-	return p, err
 }
 
 // poolIndex keeps the current poolSnapshot.
