@@ -301,7 +301,7 @@ func logSchedulerCounters(b *testing.B) {
 			}
 			continue
 		}
-		if name != "scheduler_schedule_attempts_total" && !strings.Contains(name, "batch") {
+		if name != "scheduler_schedule_attempts_total" && !strings.Contains(name, "batch") && !strings.HasPrefix(name, "foresight_scheduler_") {
 			continue
 		}
 		for _, m := range f.GetMetric() {

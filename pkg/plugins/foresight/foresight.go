@@ -53,6 +53,10 @@ const (
 // controller resizes partitions within it.
 const forecastHorizon = time.Hour
 
+// ReasonNodesExcluded is the reason of the event that tells an
+// unschedulable pod which nodes Foresight left out before filtering.
+const ReasonNodesExcluded = "ForesightNodesExcluded"
+
 // ReasonProfileStale is the reason of the event on a pod whose workload's
 // profile was too old to be used.
 const ReasonProfileStale = "ForesightProfileStale"
@@ -70,6 +74,8 @@ type Foresight struct {
 	roomless *refusedPods
 	cache    *partitionCache
 	writer   *partitionWriter
+	// eligible is the set of nodes non-critical pods may use.
+	eligible *eligibility
 	recorder events.EventRecorder
 	// now is the clock; tests set it.
 	now func() time.Time
@@ -150,6 +156,7 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		now:      time.Now,
 		recorder: h.EventRecorder(),
 	}
+	pl.eligible = &eligibility{nodes: nodeInformer.Lister(), pools: pl.pools}
 	pl.cache.entries.known = func() []string {
 		nodes, err := nodeInformer.Lister().List(labels.Everything())
 		if err != nil {
@@ -174,10 +181,10 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 	if _, err := nodeInformer.Informer().AddEventHandler(pl.nodeHandler()); err != nil {
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
-	rebuild := func(any) { pl.pools.rebuild(logger) }
+	rebuild := func(any) { pl.pools.rebuild(logger); pl.eligible.changed() }
 	if _, err := v1alpha1.ResourcePools().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    rebuild,
-		UpdateFunc: func(_, _ any) { pl.pools.rebuild(logger) },
+		UpdateFunc: func(_, _ any) { pl.pools.rebuild(logger); pl.eligible.changed() },
 		DeleteFunc: rebuild,
 	}); err != nil {
 		return nil, fmt.Errorf("watching ResourcePools: %w", err)
@@ -268,11 +275,19 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 	}
 	pl.refused.remove(pod)
 	state.Write(stateKey, s)
+	var res *fwk.PreFilterResult
+	if s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
+		// Nodes of dedicated pools and nodes in several pools are left out
+		// before any filter runs; PostFilter tells the pod about them.
+		if e := pl.eligible.forNonCritical(); e != nil && e.dedicated+e.conflict > 0 {
+			res = &fwk.PreFilterResult{NodeNames: e.names}
+		}
+	}
 	if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 		logger.Info("Predicted pod's demand", "pod", klog.KObj(pod), "slaClass", s.spec.Class, "priority", s.spec.Priority,
 			"source", s.source, "fallback", s.fallback, "demand", s.predictions[0].prediction.Upper.String())
 	}
-	return nil, nil
+	return res, nil
 }
 
 // refusedError is an annotation the namespace's policy refuses.
@@ -597,8 +612,16 @@ func (pl *Foresight) Unreserve(ctx context.Context, state fwk.CycleState, pod *v
 // retried as soon as a partition loses a member: the scheduler's own
 // pod-deletion event may reach the queue before this plugin's cache has
 // freed the room. It never nominates a node.
-func (pl *Foresight) PostFilter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+func (pl *Foresight) PostFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	pl.roomless.add(pod)
+	if s, err := readState(state); err == nil && s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
+		// PreFilter left these nodes out; kube-scheduler's message only
+		// says they "didn't satisfy plugin(s) [Foresight]".
+		if e := pl.eligible.forNonCritical(); e != nil && e.dedicated+e.conflict > 0 {
+			pl.recorder.Eventf(pod, nil, v1.EventTypeWarning, ReasonNodesExcluded, "Scheduling",
+				"%d node(s) left out: %d in ResourcePools dedicated to critical pods, %d selected by several ResourcePools", e.dedicated+e.conflict, e.dedicated, e.conflict)
+		}
+	}
 	return nil, fwk.NewStatus(fwk.Unschedulable)
 }
 
