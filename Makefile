@@ -99,6 +99,12 @@ bench-forecast: ## Back-test every forecasting model and baseline on ../shared/t
 	GOMAXPROCS=1 $(GO) run ./cmd/kubectl-foresight backtest --anomalies
 	GOMAXPROCS=1 $(GO) test -run '^$$' -bench . -benchmem ./pkg/forecast/
 
+.PHONY: bench-replay
+bench-replay: ## Replay Bitbrains Rnd (100 VMs, learn July, replay August–September) under every policy (docs/benchmarks/replay.md).
+	@test -d ../shared/traces/bitbrains-rnd || { echo "bench-replay needs ../shared/traces (the project's shared traces)"; exit 1; }
+	@mkdir -p _output/replay
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kubectl-foresight simulate --trace-dir ../shared/traces/bitbrains-rnd --learn-days 31 --out _output/replay | tee _output/replay/table.txt
+
 .PHONY: demo
 demo: ## Run Foresight end to end on an embedded control plane (no cluster needed).
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/foresight-demo

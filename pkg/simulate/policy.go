@@ -1,0 +1,126 @@
+package simulate
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/foresight-dev/foresight/manifests"
+)
+
+// SchedulerName is the scheduler every simulated pod asks for; each
+// policy's configuration names its one profile so.
+const SchedulerName = "foresight-scheduler"
+
+// Policy is a way of scheduling compared by the replay: a
+// KubeSchedulerConfiguration run by the real kube-scheduler, what the
+// simulated agent publishes, and whether pods are rightsized at admission.
+type Policy struct {
+	// Name in tables, CSV and flags.
+	Name string
+	// Description for the documentation and --help.
+	Description string
+	// SchedulerConfig is a KubeSchedulerConfiguration with one profile
+	// named SchedulerName.
+	SchedulerConfig string
+	// Foresight is true when the configuration enables Foresight's
+	// plugins: they are built on the simulated clock.
+	Foresight bool
+	// Agent is what the simulated agent publishes.
+	Agent AgentMode
+	// Rightsizing enables rightsizing in the namespace's TenantPolicy:
+	// pods are admitted with rightsize.Decide's requests, as the webhook
+	// would admit them.
+	Rightsizing bool
+}
+
+// DefaultSchedulerConfig is kube-scheduler's default profile.
+const DefaultSchedulerConfig = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: foresight-scheduler
+`
+
+// MostAllocatedSchedulerConfig is kube-scheduler's default profile with
+// NodeResourcesFit scoring by MostAllocated: upstream's bin-packing.
+const MostAllocatedSchedulerConfig = `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: foresight-scheduler
+  pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        type: MostAllocated
+        resources:
+        - name: cpu
+          weight: 1
+        - name: memory
+          weight: 1
+`
+
+// ForesightSchedulerConfig returns the shipped Foresight configuration
+// (manifests/scheduler/config/foresight-scheduler.yaml), the one
+// cmd/scheduler runs.
+func ForesightSchedulerConfig() (string, error) {
+	b, err := fs.ReadFile(manifests.SchedulerConfigs, "scheduler/config/foresight-scheduler.yaml")
+	if err != nil {
+		return "", fmt.Errorf("reading the shipped Foresight scheduler configuration: %w", err)
+	}
+	return string(b), nil
+}
+
+// The policy names.
+const (
+	PolicyDefault            = "default"
+	PolicyMostAllocated      = "most-allocated"
+	PolicyLoadAware          = "load-aware"
+	PolicyForesightNoSeasons = "foresight-no-seasonality"
+	PolicyForesight          = "foresight"
+)
+
+// PolicyNames lists every policy, in the order tables show them.
+var PolicyNames = []string{PolicyDefault, PolicyMostAllocated, PolicyLoadAware, PolicyForesightNoSeasons, PolicyForesight}
+
+// Policies returns the named policies (all of PolicyNames when none).
+func Policies(names ...string) ([]Policy, error) {
+	if len(names) == 0 {
+		names = PolicyNames
+	}
+	foresightConfig, err := ForesightSchedulerConfig()
+	if err != nil {
+		return nil, err
+	}
+	var out []Policy
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if seen[n] {
+			return nil, fmt.Errorf("policy %q named twice", n)
+		}
+		seen[n] = true
+		var p Policy
+		switch n {
+		case PolicyDefault:
+			p = Policy{Description: "kube-scheduler's default profile: places by requests, spreads (LeastAllocated)",
+				SchedulerConfig: DefaultSchedulerConfig, Agent: AgentOff}
+		case PolicyMostAllocated:
+			p = Policy{Description: "kube-scheduler's default profile with NodeResourcesFit MostAllocated: bin-packs by requests",
+				SchedulerConfig: MostAllocatedSchedulerConfig, Agent: AgentOff}
+		case PolicyLoadAware:
+			p = Policy{Description: "load-aware ablation: the Foresight scheduler and rightsizing fed the last observed usage only (no quantiles, no seasonality), as Trimaran or Koordinator know it",
+				SchedulerConfig: foresightConfig, Foresight: true, Agent: AgentCurrent, Rightsizing: true}
+		case PolicyForesightNoSeasons:
+			p = Policy{Description: "Foresight with the node agent's statistics (mean, quantiles, peak) but no daily shapes or forecasts",
+				SchedulerConfig: foresightConfig, Foresight: true, Agent: AgentStatistics, Rightsizing: true}
+		case PolicyForesight:
+			p = Policy{Description: "Foresight in full: statistics, daily shapes and conformal forecasts (pkg/forecast)",
+				SchedulerConfig: foresightConfig, Foresight: true, Agent: AgentFull, Rightsizing: true}
+		default:
+			return nil, fmt.Errorf("unknown policy %q (known: %s)", n, strings.Join(PolicyNames, ", "))
+		}
+		p.Name = n
+		out = append(out, p)
+	}
+	return out, nil
+}
