@@ -71,7 +71,7 @@ func startWebhook(ctx context.Context, tb *framework.ProcessTB, cp *framework.Co
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
 		case <-done:
-			return false, fmt.Errorf("foresight-controller stopped early: %v", runErr)
+			return false, fmt.Errorf("foresight-controller stopped early: %w", runErr)
 		default:
 		}
 		p, err := cp.Kube.CoreV1().Pods(probe.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})

@@ -1,7 +1,6 @@
 package fairshare
 
 import (
-	"github.com/foresight-dev/foresight/pkg/annotations"
 	"math"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 
+	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned/fake"
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"

@@ -2,6 +2,7 @@ package foresight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -267,7 +268,7 @@ func (s *podState) predictionAt(confidence float64) demand.Prediction {
 func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	s, err := pl.podStateFor(pod, true)
 	if err != nil {
-		if refused, ok := err.(refusedError); ok {
+		if refused := (refusedError{}); errors.As(err, &refused) {
 			pl.refused.add(pod)
 			return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "foresight.dev annotations refused: "+refused.Error())
 		}
