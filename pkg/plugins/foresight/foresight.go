@@ -652,10 +652,11 @@ func (pl *Foresight) PreBind(context.Context, fwk.CycleState, *v1.Pod, string) *
 	return nil
 }
 
-// PostBind notes the pod as bound and publishes the placement record as an
-// event on the pod, which `kubectl foresight explain pod` shows.
+// PostBind publishes the placement record as an event on the pod, which `kubectl foresight explain pod` shows.
 func (pl *Foresight) PostBind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
-	pl.cache.bound(pod.UID)
+	// The member stays "reserved" until the pod informer shows it bound
+	// (podHandler), so that reconcile never reads a lagging pod as a
+	// leftover reservation.
 	d, err := state.Read(explainKey)
 	if err != nil {
 		return

@@ -23,6 +23,9 @@ type member struct {
 	// reserved is true while this scheduler has reserved the pod and not
 	// yet seen it bound; members read from the API start false.
 	reserved bool
+	// restored is true for members read from the API (their demand is the
+	// recorded upper alone) until refreshed from their pod.
+	restored bool
 }
 
 // partition is a Partition as the scheduler's cache holds it: the desired
@@ -555,7 +558,7 @@ func (c *partitionCache) load(obj *foresightv1alpha1.Partition, pol poolPolicy) 
 			continue // a pod is in one partition only: the first read wins
 		}
 		v := demand.FromResourceVector(om.Predicted)
-		c.addMemberLocked(p, &member{uid: om.UID, namespace: om.Namespace, name: om.Name, d: memberDemand{Upper: v, Expected: v}, requested: v, original: v})
+		c.addMemberLocked(p, &member{uid: om.UID, namespace: om.Namespace, name: om.Name, d: memberDemand{Upper: v, Expected: v}, requested: v, original: v, restored: true})
 	}
 	c.touchLocked(p)
 	return true
@@ -594,6 +597,7 @@ func (c *partitionCache) refreshMember(uid types.UID, d memberDemand, requested,
 	np.requested = np.requested.Sub(m.requested).Add(requested)
 	np.original = np.original.Sub(m.original).Add(original)
 	m.d, m.requested, m.original = d, requested, original
+	m.restored = false
 	p.agg.add(&m.d, 1)
 	c.touchLocked(p)
 }
@@ -604,6 +608,8 @@ type memberRef struct {
 	namespace, name string
 	node            string
 	reserved        bool
+	restored        bool
+	confidence      float64
 	partition       string
 }
 
@@ -614,7 +620,7 @@ func (c *partitionCache) members() []memberRef {
 	out := make([]memberRef, 0, len(c.byPod))
 	for _, p := range c.byName {
 		for _, m := range p.members {
-			out = append(out, memberRef{uid: m.uid, namespace: m.namespace, name: m.name, node: p.node, reserved: m.reserved, partition: p.name})
+			out = append(out, memberRef{uid: m.uid, namespace: m.namespace, name: m.name, node: p.node, reserved: m.reserved, restored: m.restored, confidence: p.confidence, partition: p.name})
 		}
 	}
 	return out

@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -371,18 +370,16 @@ func (pl *Foresight) nodeHandler() cache.ResourceEventHandler {
 // reconcile checks every member against its pod once the scheduler's pod
 // cache has synced and then every reconcileInterval: members whose pod is
 // gone, finished, bound elsewhere, or pending without a reservation of
-// this scheduler (left by a scheduler that stopped between PreBind and
+// this scheduler (left by a scheduler that stopped between Reserve and
 // binding) leave their partitions; members read from the API get their
-// demand from their pod.
+// demand from their pod; bound pods no partition lists are adopted; and
+// headroom that no longer fits a node is squeezed.
 func (pl *Foresight) reconcile(ctx context.Context, pods corelisters.PodLister, podsSynced cache.InformerSynced) {
 	logger := klog.FromContext(ctx)
 	if !cache.WaitForCacheSync(ctx.Done(), podsSynced) {
 		return
 	}
-	refreshed := map[types.UID]bool{}
 	wait.UntilWithContext(ctx, func(ctx context.Context) {
-		next := make(map[types.UID]bool, len(refreshed))
-		defer func() { refreshed = next }()
 		for _, m := range pl.cache.members() {
 			pod, err := pods.Pods(m.namespace).Get(m.name)
 			stale := false
@@ -402,10 +399,9 @@ func (pl *Foresight) reconcile(ctx context.Context, pods corelisters.PodLister, 
 				pl.removed(logger, pl.cache.remove(m.uid))
 				continue
 			}
-			if pod.Spec.NodeName != "" && !refreshed[m.uid] {
-				pl.refreshMember(pod)
+			if m.restored && pod.Spec.NodeName != "" {
+				pl.refreshMember(pod, m.confidence)
 			}
-			next[m.uid] = true
 		}
 		pl.adoptBoundPods(logger, pods)
 		// Partitions read from the API may carry headroom that writes
@@ -461,24 +457,12 @@ func (pl *Foresight) adoptBoundPods(logger klog.Logger, pods corelisters.PodList
 	}
 }
 
-// refreshMember recomputes a bound member's demand from its pod, as
-// PreFilter would have.
-func (pl *Foresight) refreshMember(pod *v1.Pod) {
+// refreshMember recomputes a member's demand from its pod, as PreFilter
+// would have, at its partition's confidence.
+func (pl *Foresight) refreshMember(pod *v1.Pod, confidence float64) {
 	ps, err := pl.podStateFor(pod, false)
 	if err != nil {
 		return
 	}
-	name, ok := pl.cache.partitionOf(pod.UID)
-	if !ok {
-		return
-	}
-	spec, _, ok := pl.cache.spec(name)
-	if !ok {
-		return
-	}
-	conf, err := spec.Confidence.Float()
-	if err != nil {
-		return
-	}
-	pl.cache.refreshMember(pod.UID, ps.demandAt(conf), ps.requested, ps.original)
+	pl.cache.refreshMember(pod.UID, ps.demandAt(confidence), ps.requested, ps.original)
 }
