@@ -371,8 +371,14 @@ func quantity(r profile.Resource, v float64) *resource.Quantity {
 }
 
 func usageStatistics(p *profile.Profile, now time.Time, window time.Duration) foresightv1alpha1.UsageStatistics {
-	sum := p.Summary(now, window)
-	u := foresightv1alpha1.UsageStatistics{Window: &metav1.Duration{Duration: window}, Samples: p.Samples}
+	return UsageStatistics(p.Summary(now, window), window, p.Samples)
+}
+
+// UsageStatistics writes a profile summary over window as the agent
+// publishes it: CPU in cores, memory in binary units, disk and network in
+// bytes per second. The simulator's agent publishes through it too.
+func UsageStatistics(sum [profile.NumResources]profile.Stats, window time.Duration, samples int64) foresightv1alpha1.UsageStatistics {
+	u := foresightv1alpha1.UsageStatistics{Window: &metav1.Duration{Duration: window}, Samples: samples}
 	for r := profile.Resource(0); r < profile.NumResources; r++ {
 		s := sum[r]
 		rs := &foresightv1alpha1.ResourceStatistics{

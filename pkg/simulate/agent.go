@@ -13,6 +13,7 @@ import (
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/forecast"
+	"github.com/foresight-dev/foresight/pkg/profiler"
 	"github.com/foresight-dev/foresight/pkg/profiler/profile"
 )
 
@@ -220,7 +221,7 @@ func (a *agent) current(i, s int, now time.Time) *foresightv1alpha1.WorkloadProf
 		x := v[r]
 		sum[r] = profile.Stats{Current: x, Mean: x, Peak: x, P50: x, P90: x, P95: x, P99: x}
 	}
-	return profileStatus(usageStatistics(sum, a.s.tr.Step, 1), now)
+	return profileStatus(profiler.UsageStatistics(sum, a.s.tr.Step, 1), now)
 }
 
 // statistics feeds the node agent's profile up to step upto and returns
@@ -235,7 +236,7 @@ func (a *agent) statistics(i, from, upto int, now time.Time) *foresightv1alpha1.
 		p.prof.Add(a.s.tr.Time(s), [profile.NumResources]float64{a.s.cpu[i][s] / 1000, a.s.mem[i][s], valueAt(a.s.disk[i], s), valueAt(a.s.nt[i], s)})
 	}
 	p.fed = max(p.fed, upto)
-	return profileStatus(usageStatistics(p.prof.Summary(now, a.opt.Window), a.opt.Window, p.prof.Samples), now)
+	return profileStatus(profiler.UsageStatistics(p.prof.Summary(now, a.opt.Window), a.opt.Window, p.prof.Samples), now)
 }
 
 func profileStatus(u foresightv1alpha1.UsageStatistics, now time.Time) *foresightv1alpha1.WorkloadProfileStatus {
@@ -244,39 +245,6 @@ func profileStatus(u foresightv1alpha1.UsageStatistics, now time.Time) *foresigh
 		ObservedPods: 1,
 		Containers:   []foresightv1alpha1.ContainerProfile{{Name: containerName, Usage: u}},
 	}
-}
-
-// usageStatistics writes a profile summary as the node agent publishes it
-// (pkg/profiler's usageStatistics: CPU in cores, memory in binary units).
-func usageStatistics(sum [profile.NumResources]profile.Stats, window time.Duration, samples int64) foresightv1alpha1.UsageStatistics {
-	u := foresightv1alpha1.UsageStatistics{Window: &metav1.Duration{Duration: window}, Samples: samples}
-	q := func(r profile.Resource, v float64) *resource.Quantity {
-		switch r {
-		case profile.CPU:
-			return resource.NewMilliQuantity(int64(v*1000+0.5), resource.DecimalSI)
-		case profile.Memory:
-			return resource.NewQuantity(int64(v+0.5), resource.BinarySI)
-		}
-		return resource.NewQuantity(int64(v+0.5), resource.DecimalSI)
-	}
-	for r := profile.Resource(0); r < profile.NumResources; r++ {
-		s := sum[r]
-		rs := &foresightv1alpha1.ResourceStatistics{
-			Current: q(r, s.Current), Mean: q(r, s.Mean), Peak: q(r, s.Peak),
-			P50: q(r, s.P50), P90: q(r, s.P90), P95: q(r, s.P95), P99: q(r, s.P99),
-		}
-		switch r {
-		case profile.CPU:
-			u.CPU = rs
-		case profile.Memory:
-			u.Memory = rs
-		case profile.DiskIO:
-			u.DiskIO = rs
-		case profile.Network:
-			u.Network = rs
-		}
-	}
-	return u
 }
 
 // dailyShapes returns the daily shape of CPU and memory over samples
