@@ -89,7 +89,6 @@ var (
 	_ fwk.EnqueueExtensions = &Foresight{}
 	_ fwk.SignPlugin        = &Foresight{}
 	_ fwk.ReservePlugin     = &Foresight{}
-	_ fwk.PreBindPlugin     = &Foresight{}
 	_ fwk.PostFilterPlugin  = &Foresight{}
 	_ fwk.PostBindPlugin    = &Foresight{}
 )
@@ -584,7 +583,14 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 		if err != nil {
 			return fwk.NewStatus(fwk.Unschedulable, err.Error())
 		}
-		// The Partition objects follow asynchronously (see PreBindPreFlight).
+		// The Partition objects follow through the writer's queue, not a
+		// PreBind: when any PreBind plugin has work, kube-scheduler first
+		// patches the pod's status with its nominated node — a write of the
+		// whole pod per placement, measured as the largest part of the
+		// throughput a synchronous PreBind cost. A scheduler that stops
+		// before the write loses nothing: its successor adopts bound pods
+		// that no partition lists (reconcile), counting their requests
+		// against the node meanwhile like any pod outside partitions.
 		pl.writer.enqueue(name)
 		for _, other := range squeezed {
 			pl.writer.enqueue(other)
@@ -632,24 +638,6 @@ func (pl *Foresight) roomFreed(logger klog.Logger) {
 		logger.V(4).Info("Partition room freed: retrying pods", "pods", len(pods))
 		pl.handle.Activate(logger, pods)
 	}
-}
-
-// PreBindPreFlight skips PreBind: the pod's Partition object is written
-// by the plugin's work queue as soon as Reserve has placed it, not on the
-// binding path. Any PreBind that runs makes kube-scheduler patch the pod's
-// status with its nominated node first (an extra write of the whole pod,
-// measured at more than half of the throughput lost); the queue coalesces
-// the writes of pods that join one partition together. A scheduler that
-// stops before the write loses nothing: its successor adopts bound pods
-// that no partition lists (reconcile) and, meanwhile, counts their
-// requests against the node like any pod outside partitions.
-func (pl *Foresight) PreBindPreFlight(_ context.Context, _ fwk.CycleState, _ *v1.Pod, _ string) (*fwk.PreBindPreFlightResult, *fwk.Status) {
-	return nil, fwk.NewStatus(fwk.Skip)
-}
-
-// PreBind does nothing: PreBindPreFlight always skips it.
-func (pl *Foresight) PreBind(context.Context, fwk.CycleState, *v1.Pod, string) *fwk.Status {
-	return nil
 }
 
 // PostBind publishes the placement record as an event on the pod, which `kubectl foresight explain pod` shows.

@@ -1,8 +1,6 @@
 package foresight
 
 import (
-	"sync"
-
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 )
@@ -39,10 +37,6 @@ var (
 	}, []string{"placement"})
 )
 
-var registerMetrics sync.Once
-
 func init() {
-	registerMetrics.Do(func() {
-		legacyregistry.MustRegister(predictionsTotal, staleProfilesTotal, partitionWritesTotal, placementsTotal)
-	})
+	legacyregistry.MustRegister(predictionsTotal, staleProfilesTotal, partitionWritesTotal, placementsTotal)
 }

@@ -29,7 +29,7 @@ type member struct {
 }
 
 // partition is a Partition as the scheduler's cache holds it: the desired
-// state that PreBind and the sync loop write to the API.
+// state that the partition writer puts in the API.
 type partition struct {
 	name       string
 	node, pool string

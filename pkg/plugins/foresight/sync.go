@@ -29,9 +29,9 @@ import (
 // against the pods they name.
 const reconcileInterval = 30 * time.Second
 
-// partitionWriter makes Partition objects equal to the cache: PreBind
-// writes a pod's partition before the pod is bound, and a queue writes the
-// partitions that pod deletions, unreservations and node deletions change.
+// partitionWriter makes Partition objects equal to the cache: a queue
+// writes the partitions that reservations, unreservations, pod deletions
+// and node deletions change.
 type partitionWriter struct {
 	cache  *partitionCache
 	client foresighttyped.PartitionInterface
@@ -41,9 +41,8 @@ type partitionWriter struct {
 	// rv is the resourceVersion of each partition as this writer last
 	// wrote or read it from the API server.
 	rv sync.Map // name → string
-	// persisted is the cache version each partition was last written at:
-	// pods reserved before it need no write of their own (PreBinds that
-	// queue behind one write share it).
+	// persisted is the cache version each partition was last written at,
+	// so that a state already written is not written again.
 	persisted sync.Map // name → uint64
 	queue     workqueue.TypedRateLimitingInterface[string]
 	// locks serialise the writes of one partition, so that a write never
