@@ -31,6 +31,7 @@ import (
 	"github.com/foresight-dev/foresight/pkg/profiler"
 	"github.com/foresight-dev/foresight/pkg/profiler/discovery"
 	"github.com/foresight-dev/foresight/pkg/profiler/enforce"
+	"github.com/foresight-dev/foresight/pkg/profiler/profile"
 	"github.com/foresight-dev/foresight/pkg/profiler/store"
 	"github.com/foresight-dev/foresight/pkg/version"
 )
@@ -41,6 +42,7 @@ type options struct {
 	interval          time.Duration
 	publishInterval   time.Duration
 	flushInterval     time.Duration
+	forecastInterval  time.Duration
 	window            time.Duration
 	stateDir          string
 	cgroupRoot        string
@@ -48,24 +50,76 @@ type options struct {
 	ebpf              bool
 	ebpfKernelStats   bool
 	publishContainers bool
+
+	// onListen, when set, is told the address of the HTTP endpoints
+	// (tests listen on port 0).
+	onListen func(net.Addr)
+}
+
+// parseFlags reads the command line into options and validates them.
+func parseFlags(fs *flag.FlagSet, args []string) (options, error) {
+	var o options
+	fs.StringVar(&o.nodeName, "node-name", os.Getenv("NODE_NAME"), "Name of this node (default $NODE_NAME).")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path of a kubeconfig; in-cluster configuration when empty.")
+	fs.DurationVar(&o.interval, "interval", time.Second, "Sampling interval.")
+	fs.DurationVar(&o.publishInterval, "publish-interval", 15*time.Second, "Interval between NodeProfile status patches.")
+	fs.DurationVar(&o.flushInterval, "flush-interval", time.Minute, "Interval between writes of the profiles to the state directory.")
+	fs.DurationVar(&o.forecastInterval, "forecast-interval", profiler.DefaultForecastEvery, "Interval between refits of the pods' short-term forecasts.")
+	fs.DurationVar(&o.window, "window", 24*time.Hour, "Window of the published statistics.")
+	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/foresight-agent", "Host directory for the profile store.")
+	fs.StringVar(&o.cgroupRoot, "cgroup-root", "/sys/fs/cgroup", "Mount root of the cgroup file systems.")
+	fs.StringVar(&o.listen, "listen", ":9560", "Address of /metrics, /healthz and /readyz.")
+	fs.BoolVar(&o.ebpf, "ebpf", true, "Load the eBPF programs (network, block I/O, scheduler).")
+	fs.BoolVar(&o.ebpfKernelStats, "ebpf-kernel-stats", false, "Turn on the kernel's BPF run-time statistics for the per-program metrics (needs CAP_SYS_ADMIN).")
+	fs.BoolVar(&o.publishContainers, "publish-containers", false, "Publish per-container detail in the NodeProfile.")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q: the node agent takes flags only", fs.Args())
+	}
+	return o, o.validate()
+}
+
+// validate reports every invalid option at once.
+func (o options) validate() error {
+	var errs []error
+	if o.nodeName == "" {
+		errs = append(errs, errors.New("--node-name or $NODE_NAME is required"))
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"interval", o.interval}, {"publish-interval", o.publishInterval}, {"flush-interval", o.flushInterval}, {"forecast-interval", o.forecastInterval}, {"window", o.window}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive, got %v", d.flag, d.v))
+		}
+	}
+	if o.interval > 0 && o.publishInterval > 0 && o.publishInterval < o.interval {
+		errs = append(errs, fmt.Errorf("--publish-interval (%v) must not be shorter than --interval (%v)", o.publishInterval, o.interval))
+	}
+	if o.window > profile.LongHistory {
+		errs = append(errs, fmt.Errorf("--window (%v) must not exceed the %v of history the agent keeps", o.window, profile.LongHistory))
+	}
+	if o.stateDir == "" {
+		errs = append(errs, errors.New("--state-dir is required"))
+	}
+	if o.cgroupRoot == "" {
+		errs = append(errs, errors.New("--cgroup-root is required"))
+	}
+	if _, _, err := net.SplitHostPort(o.listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: %w", o.listen, err))
+	}
+	return errors.Join(errs...)
 }
 
 func main() {
 	klog.InitFlags(nil)
-	var o options
-	flag.StringVar(&o.nodeName, "node-name", os.Getenv("NODE_NAME"), "Name of this node (default $NODE_NAME).")
-	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "Path of a kubeconfig; in-cluster configuration when empty.")
-	flag.DurationVar(&o.interval, "interval", time.Second, "Sampling interval.")
-	flag.DurationVar(&o.publishInterval, "publish-interval", 15*time.Second, "Interval between NodeProfile status patches.")
-	flag.DurationVar(&o.flushInterval, "flush-interval", time.Minute, "Interval between writes of the profiles to the state directory.")
-	flag.DurationVar(&o.window, "window", 24*time.Hour, "Window of the published statistics.")
-	flag.StringVar(&o.stateDir, "state-dir", "/var/lib/foresight-agent", "Host directory for the profile store.")
-	flag.StringVar(&o.cgroupRoot, "cgroup-root", "/sys/fs/cgroup", "Mount root of the cgroup file systems.")
-	flag.StringVar(&o.listen, "listen", ":9560", "Address of /metrics, /healthz and /readyz.")
-	flag.BoolVar(&o.ebpf, "ebpf", true, "Load the eBPF programs (network, block I/O, scheduler).")
-	flag.BoolVar(&o.ebpfKernelStats, "ebpf-kernel-stats", false, "Turn on the kernel's BPF run-time statistics for the per-program metrics (needs CAP_SYS_ADMIN).")
-	flag.BoolVar(&o.publishContainers, "publish-containers", false, "Publish per-container detail in the NodeProfile.")
-	flag.Parse()
+	o, err := parseFlags(flag.CommandLine, os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "foresight-nodeagent:", err)
+		os.Exit(2)
+	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -79,8 +133,8 @@ func main() {
 
 func run(ctx context.Context, o options) error {
 	logger := klog.FromContext(ctx)
-	if o.nodeName == "" {
-		return errors.New("--node-name or $NODE_NAME is required")
+	if err := o.validate(); err != nil {
+		return err
 	}
 	var cfg *rest.Config
 	var err error
@@ -123,9 +177,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	forecaster := &profiler.Forecaster{Every: o.forecastInterval}
 	agent, err := profiler.New(profiler.Config{
 		NodeName: o.nodeName, Layout: layout, Interval: o.interval, Window: o.window, FlushEvery: o.flushInterval,
 		Store: st, BPF: b.counters, Samplers: b.samplers, Pods: pods, PublishContainers: o.publishContainers,
+		Forecaster: forecaster,
 	})
 	if err != nil {
 		logger.Error(err, "Some stored profiles could not be restored")
@@ -156,6 +212,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if o.onListen != nil {
+		o.onListen(ln.Addr())
+	}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() {
 		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -183,7 +242,16 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("cache %v did not sync", typ)
 		}
 	}
-	enforcer := enforce.NewEnforcer()
+	// Originals are recorded in the store before a cgroup file is written:
+	// files an earlier agent changed and could not put back (SIGKILL) are
+	// restored by the first sync below unless still enforced.
+	enforcer, err := enforce.NewPersistentEnforcer(st)
+	if err != nil {
+		return err
+	}
+	if pending := enforcer.Pending(); len(pending) > 0 {
+		logger.Info("Cgroup files changed by an earlier agent are pending restore", "files", len(pending))
+	}
 	defer func() {
 		// Put every changed cgroup file back when the agent stops.
 		if err := enforcer.Restore(klog.NewContext(context.Background(), logger)); err != nil {
@@ -225,6 +293,7 @@ func run(ctx context.Context, o options) error {
 			if agent.Stats().Ticks > 0 {
 				ready.Store(true)
 			}
+			forecaster.Refresh(ctx, agent, time.Now())
 			if err := pub.Publish(ctx, agent.Status(time.Now(), version.String())); err != nil {
 				logger.Error(err, "Publishing the NodeProfile failed")
 			}

@@ -65,6 +65,9 @@ type Config struct {
 	Pods PodGetter
 	// PublishContainers adds per-container detail to the NodeProfile.
 	PublishContainers bool
+	// Forecaster supplies the pods' short-term forecasts; nil publishes
+	// none.
+	Forecaster *Forecaster
 }
 
 type tracked struct {
@@ -77,6 +80,14 @@ type tracked struct {
 	havePrev bool
 	prof     *profile.Profile
 	last     [profile.NumResources]float64
+	// seen is the tick that last found the container.
+	seen uint64
+}
+
+// podTick is one pod's sum of its containers' usage in a tick.
+type podTick struct {
+	sum  [profile.NumResources]float64
+	time time.Time
 }
 
 // Agent samples every container of the node.
@@ -88,9 +99,14 @@ type Agent struct {
 	loaded  map[string]*profile.Profile // restored from the store, not yet matched
 	stats   Stats
 	lastErr error
-	// found is the latest discovery, walked at lastWalk.
-	found    []discovery.Container
-	lastWalk time.Time
+	// found is the latest discovery, walked at lastWalk, and foundKeys
+	// their keys.
+	found     []discovery.Container
+	foundKeys []string
+	lastWalk  time.Time
+	// Scratch maps of Tick, kept to spare allocations.
+	podTicks map[string]podTick
+	livePods map[string]bool
 }
 
 // Stats are the agent's own counters.
@@ -140,6 +156,10 @@ func (a *Agent) Tick(ctx context.Context) error {
 			return err
 		}
 		a.found, a.lastWalk = found, time.Now()
+		a.foundKeys = a.foundKeys[:0]
+		for _, c := range found {
+			a.foundKeys = append(a.foundKeys, c.Key())
+		}
 	}
 	found := a.found
 	var net, blk map[uint64]uint64
@@ -154,16 +174,19 @@ func (a *Agent) Tick(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stats.Ticks++
-	seen := make(map[string]bool, len(found))
-	podSum := map[string][profile.NumResources]float64{}
-	podTime := map[string]time.Time{}
+	if a.podTicks == nil {
+		a.podTicks, a.livePods = map[string]podTick{}, map[string]bool{}
+	}
+	podTicks := a.podTicks
+	clear(podTicks)
 	var gone []string
-	for _, c := range found {
-		key := c.Key()
-		seen[key] = true
+	for i, c := range found {
+		key := a.foundKeys[i]
 		t := a.ctrs[key]
 		if t == nil {
-			r, err := cgroups.Open(a.cfg.Layout, c.Path)
+			// The profiles take CPU time and working set only: the other
+			// counters would cost four more file reads per sample.
+			r, err := cgroups.OpenFields(a.cfg.Layout, c.Path, cgroups.FieldCPU|cgroups.FieldMemory)
 			if err != nil {
 				if errors.Is(err, cgroups.ErrGone) {
 					continue
@@ -187,10 +210,11 @@ func (a *Agent) Tick(ctx context.Context) error {
 			a.ctrs[key] = t
 			logger.V(4).Info("Container appeared", "pod", c.PodUID, "container", c.ID)
 		}
+		t.seen = a.stats.Ticks
 		s, err := t.reader.Read()
 		if err != nil {
 			if errors.Is(err, cgroups.ErrGone) {
-				seen[key] = false
+				t.seen = 0
 				continue
 			}
 			a.stats.SampleErrors++
@@ -211,17 +235,17 @@ func (a *Agent) Tick(ctx context.Context) error {
 			}
 			t.prof.Add(s.Time, v)
 			t.last = v
-			sum := podSum[c.PodUID]
+			pt := podTicks[c.PodUID]
 			for i := range v {
-				sum[i] += v[i]
+				pt.sum[i] += v[i]
 			}
-			podSum[c.PodUID] = sum
-			podTime[c.PodUID] = s.Time
+			pt.time = s.Time
+			podTicks[c.PodUID] = pt
 		}
 		t.prev, t.prevNet, t.prevBlk, t.havePrev = s, n, b, true
 	}
 	for key, t := range a.ctrs {
-		if !seen[key] {
+		if t.seen != a.stats.Ticks {
 			gone = append(gone, key)
 			if a.cfg.BPF != nil && t.cgroupID != 0 {
 				a.cfg.BPF.Forget(t.cgroupID)
@@ -231,11 +255,12 @@ func (a *Agent) Tick(ctx context.Context) error {
 			logger.V(4).Info("Container disappeared", "pod", t.c.PodUID, "container", t.c.ID)
 		}
 	}
-	livePods := map[string]bool{}
+	livePods := a.livePods
+	clear(livePods)
 	for _, t := range a.ctrs {
 		livePods[t.c.PodUID] = true
 	}
-	for uid, v := range podSum {
+	for uid, pt := range podTicks {
 		key := podKeyPrefix + uid
 		p := a.pods[key]
 		if p == nil {
@@ -247,7 +272,7 @@ func (a *Agent) Tick(ctx context.Context) error {
 			}
 			a.pods[key] = p
 		}
-		p.Add(podTime[uid], v)
+		p.Add(pt.time, pt.sum)
 	}
 	for key := range a.pods {
 		if !livePods[strings.TrimPrefix(key, podKeyPrefix)] {
@@ -427,6 +452,7 @@ func (a *Agent) Status(now time.Time, agentVersion string) foresightv1alpha1.Nod
 	}
 	for _, uid := range uids {
 		pu := foresightv1alpha1.PodUsage{UID: types.UID(uid), Usage: usageStatistics(a.pods[podKeyPrefix+uid], now, a.cfg.Window)}
+		a.podExtras(&pu, podKeyPrefix+uid)
 		names := map[string]string{}
 		if a.cfg.Pods != nil {
 			if pod, ok := a.cfg.Pods(types.UID(uid)); ok {

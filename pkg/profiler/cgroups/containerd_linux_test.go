@@ -88,6 +88,19 @@ func BenchmarkKernelRead(b *testing.B) {
 			}
 		}
 	})
+	b.Run("reader-pread-cpu-memory", func(b *testing.B) {
+		// What the agent reads: CPU time and working set.
+		r, err := OpenFields(hostLayout, tr.Path(rel), FieldCPU|FieldMemory)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		for i := 0; i < b.N; i++ {
+			if _, err := r.Read(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("containerd-cgroup1", func(b *testing.B) {
 		cg, err := cgroup1.Load(cgroup1.StaticPath(tr.Path(rel)))
 		if err != nil {

@@ -43,7 +43,9 @@ func v2CPUNanos(t *testing.T, tr *cgtest.Tree, rel string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return float64(parseKV(b)["usage_usec"]) * 1000
+	var v [1]uint64
+	scanKV(b, []string{"usage_usec"}, v[:])
+	return float64(v[0]) * 1000
 }
 
 // TestKernelCPU runs a CPU burner in a container cgroup (systemd layout,
@@ -159,10 +161,22 @@ func TestKernelGone(t *testing.T) {
 
 func TestParse(t *testing.T) {
 	t.Run("kv", func(t *testing.T) {
-		got := parseKV([]byte("usage_usec 12\nuser_usec 7\nbogus\nname x\nnr_periods 3\n"))
-		want := map[string]uint64{"usage_usec": 12, "user_usec": 7, "nr_periods": 3}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("parseKV (-want +got):\n%s", diff)
+		got := []uint64{0, 0, 0, 99}
+		scanKV([]byte("usage_usec 12\nuser_usec 7\nbogus\nname x\nnr_periods 3\nnr_throttled -1\n"), []string{"usage_usec", "nr_periods", "name", "missing"}, got)
+		if diff := cmp.Diff([]uint64{12, 3, 0, 99}, got); diff != "" {
+			t.Errorf("scanKV (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("uint", func(t *testing.T) {
+		for _, tc := range []struct {
+			in   string
+			want uint64
+			ok   bool
+		}{{"0\n", 0, true}, {" 123456789\n", 123456789, true}, {"18446744073709551615", math.MaxUint64, true},
+			{"18446744073709551616", 0, false}, {"", 0, false}, {"max\n", 0, false}, {"-1", 0, false}, {"1 2", 0, false}} {
+			if got, ok := parseUint([]byte(tc.in)); got != tc.want || ok != tc.ok {
+				t.Errorf("parseUint(%q) = %d, %v; want %d, %v", tc.in, got, ok, tc.want, tc.ok)
+			}
 		}
 	})
 	t.Run("psi", func(t *testing.T) {

@@ -31,10 +31,11 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 func TestReadFiles(t *testing.T) {
 	const path = "/kubepods/burstable/pod1b4e28ba-2fa1-11d2-883f-0016d3cca427/4c1a0b2e9d8f"
 	for _, tc := range []struct {
-		name  string
-		mode  discovery.Mode
-		files map[string]string
-		want  Sample
+		name   string
+		mode   discovery.Mode
+		fields Fields // AllFields when 0
+		files  map[string]string
+		want   Sample
 	}{
 		{name: "v2", mode: discovery.ModeV2, files: map[string]string{
 			"cgroup.controllers":      "cpu memory",
@@ -55,11 +56,28 @@ func TestReadFiles(t *testing.T) {
 			"memory" + path + "/memory.oom_control":    "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n",
 		}, want: Sample{CPUUsageNanos: 123456789, CPUPeriods: 7, CPUThrottledPeriods: 2, CPUThrottledNanos: 999,
 			MemoryUsageBytes: 1000, MemoryWorkingSetBytes: 0, MemoryRSSBytes: 600, OOMKills: 2}},
+		{name: "v1 CPU and memory only: the other files are not read", mode: discovery.ModeV1, fields: FieldCPU | FieldMemory, files: map[string]string{
+			"cpuacct" + path + "/cpuacct.usage":        "123456789\n",
+			"cpu" + path + "/cpu.shares":               "1024\n", // no cpu.stat: reading it would fail
+			"memory" + path + "/memory.usage_in_bytes": "4000\n",
+			"memory" + path + "/memory.stat":           "total_inactive_file 1500\ntotal_rss 600\n",
+		}, want: Sample{CPUUsageNanos: 123456789, MemoryUsageBytes: 4000, MemoryWorkingSetBytes: 2500, MemoryRSSBytes: 600}},
+		{name: "v2 throttling and pressure only", mode: discovery.ModeV2, fields: FieldThrottling | FieldPressure, files: map[string]string{
+			"cgroup.controllers":      "cpu memory",
+			path + "/cpu.stat":        "usage_usec 1500000\nnr_periods 10\nnr_throttled 4\nthrottled_usec 2500\n",
+			path + "/cpu.pressure":    "some avg10=0.00 avg60=0.00 avg300=0.00 total=777\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=55\n",
+			path + "/memory.pressure": "some avg10=0.00 avg60=0.00 avg300=0.00 total=88\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=9\n",
+		}, want: Sample{CPUUsageNanos: 1500000000, CPUPeriods: 10, CPUThrottledPeriods: 4, CPUThrottledNanos: 2500000,
+			HasPSI: true, CPUPressureSomeMicros: 777, MemoryPressureSomeMicros: 88, MemoryPressureFullMicros: 9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			writeFiles(t, root, tc.files)
-			r, err := Open(discovery.Layout{Mode: tc.mode, Root: root}, path)
+			fields := tc.fields
+			if fields == 0 {
+				fields = AllFields
+			}
+			r, err := OpenFields(discovery.Layout{Mode: tc.mode, Root: root}, path, fields)
 			if err != nil {
 				t.Fatal(err)
 			}

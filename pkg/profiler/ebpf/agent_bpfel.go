@@ -36,10 +36,11 @@ type agentSchedCounters struct {
 	Switches    uint64
 }
 
-type agentTaskLast struct {
+type agentTaskCharged struct {
 	_       structs.HostLayout
 	ExecNs  uint64
 	DelayNs uint64
+	Pcount  uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -49,12 +50,14 @@ const (
 	agentMapBlkStats          = "blk_stats"
 	agentMapNetStats          = "net_stats"
 	agentMapSchedStats        = "sched_stats"
-	agentMapTaskLast          = "task_last"
+	agentMapTaskCharged       = "task_charged"
 	agentProgBioQueue         = "bio_queue"
+	agentProgChargeTasks      = "charge_tasks"
 	agentProgCountEgress      = "count_egress"
 	agentProgCountIngress     = "count_ingress"
-	agentProgSchedSwitch      = "sched_switch"
 	agentProgSchedSwitchEmpty = "sched_switch_empty"
+	agentProgTaskExit         = "task_exit"
+	agentProgTaskFree         = "task_free"
 )
 
 // loadAgent returns the embedded CollectionSpec for agent.
@@ -100,20 +103,22 @@ type agentSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type agentProgramSpecs struct {
 	BioQueue         *ebpf.ProgramSpec `ebpf:"bio_queue"`
+	ChargeTasks      *ebpf.ProgramSpec `ebpf:"charge_tasks"`
 	CountEgress      *ebpf.ProgramSpec `ebpf:"count_egress"`
 	CountIngress     *ebpf.ProgramSpec `ebpf:"count_ingress"`
-	SchedSwitch      *ebpf.ProgramSpec `ebpf:"sched_switch"`
 	SchedSwitchEmpty *ebpf.ProgramSpec `ebpf:"sched_switch_empty"`
+	TaskExit         *ebpf.ProgramSpec `ebpf:"task_exit"`
+	TaskFree         *ebpf.ProgramSpec `ebpf:"task_free"`
 }
 
 // agentMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type agentMapSpecs struct {
-	BlkStats   *ebpf.MapSpec `ebpf:"blk_stats"`
-	NetStats   *ebpf.MapSpec `ebpf:"net_stats"`
-	SchedStats *ebpf.MapSpec `ebpf:"sched_stats"`
-	TaskLast   *ebpf.MapSpec `ebpf:"task_last"`
+	BlkStats    *ebpf.MapSpec `ebpf:"blk_stats"`
+	NetStats    *ebpf.MapSpec `ebpf:"net_stats"`
+	SchedStats  *ebpf.MapSpec `ebpf:"sched_stats"`
+	TaskCharged *ebpf.MapSpec `ebpf:"task_charged"`
 }
 
 // agentVariableSpecs contains global variables before they are loaded into the kernel.
@@ -142,10 +147,10 @@ func (o *agentObjects) Close() error {
 //
 // It can be passed to loadAgentObjects or ebpf.CollectionSpec.LoadAndAssign.
 type agentMaps struct {
-	BlkStats   *ebpf.Map `ebpf:"blk_stats"`
-	NetStats   *ebpf.Map `ebpf:"net_stats"`
-	SchedStats *ebpf.Map `ebpf:"sched_stats"`
-	TaskLast   *ebpf.Map `ebpf:"task_last"`
+	BlkStats    *ebpf.Map `ebpf:"blk_stats"`
+	NetStats    *ebpf.Map `ebpf:"net_stats"`
+	SchedStats  *ebpf.Map `ebpf:"sched_stats"`
+	TaskCharged *ebpf.Map `ebpf:"task_charged"`
 }
 
 func (m *agentMaps) Close() error {
@@ -153,7 +158,7 @@ func (m *agentMaps) Close() error {
 		m.BlkStats,
 		m.NetStats,
 		m.SchedStats,
-		m.TaskLast,
+		m.TaskCharged,
 	)
 }
 
@@ -168,19 +173,23 @@ type agentVariables struct {
 // It can be passed to loadAgentObjects or ebpf.CollectionSpec.LoadAndAssign.
 type agentPrograms struct {
 	BioQueue         *ebpf.Program `ebpf:"bio_queue"`
+	ChargeTasks      *ebpf.Program `ebpf:"charge_tasks"`
 	CountEgress      *ebpf.Program `ebpf:"count_egress"`
 	CountIngress     *ebpf.Program `ebpf:"count_ingress"`
-	SchedSwitch      *ebpf.Program `ebpf:"sched_switch"`
 	SchedSwitchEmpty *ebpf.Program `ebpf:"sched_switch_empty"`
+	TaskExit         *ebpf.Program `ebpf:"task_exit"`
+	TaskFree         *ebpf.Program `ebpf:"task_free"`
 }
 
 func (p *agentPrograms) Close() error {
 	return _AgentClose(
 		p.BioQueue,
+		p.ChargeTasks,
 		p.CountEgress,
 		p.CountIngress,
-		p.SchedSwitch,
 		p.SchedSwitchEmpty,
+		p.TaskExit,
+		p.TaskFree,
 	)
 }
 

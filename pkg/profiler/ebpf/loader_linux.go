@@ -16,7 +16,11 @@ import (
 const (
 	FeatureNetwork = "ebpf-cgroup-skb"
 	FeatureBlockIO = "ebpf-block-bio-queue"
-	FeatureSched   = "ebpf-sched-switch"
+	// FeatureSched keeps its name, published in NodeProfiles, although
+	// no program runs on sched_switch any more (a task iterator and
+	// sched_process_exit/free do the accounting). It needs the host PID
+	// namespace.
+	FeatureSched = "ebpf-sched-switch"
 )
 
 // NetCounters are a cgroup's network counters; bytes are IP packet lengths
@@ -26,8 +30,12 @@ type NetCounters = agentNetCounters
 // BlockCounters are a cgroup's block I/O counters, from block_bio_queue.
 type BlockCounters = agentBlkCounters
 
-// SchedCounters are a cgroup's on-CPU time, run-queue delay and switch
-// count, from sched_switch.
+// SchedCounters are a cgroup's on-CPU time, run-queue delay and number of
+// times its tasks arrived on a CPU: the kernel's own per-task counters
+// (se.sum_exec_runtime, sched_info.run_delay, sched_info.pcount), charged
+// to the task's cgroup by a task iterator at every scrape and by
+// sched_process_exit and sched_process_free when a task ends. No program
+// runs on sched_switch.
 type SchedCounters = agentSchedCounters
 
 // Status says whether one feature runs.
@@ -61,11 +69,13 @@ type Options struct {
 
 // Programs are the loaded and attached programs.
 type Programs struct {
-	status  []Status
-	net     netObjects
-	blk     blkObjects
-	sched   schedObjects
-	closers []io.Closer
+	status []Status
+	net    netObjects
+	blk    blkObjects
+	sched  schedObjects
+	// schedIter runs charge_tasks each time it is opened and read.
+	schedIter *link.Iter
+	closers   []io.Closer
 }
 
 type netObjects struct {
@@ -80,9 +90,11 @@ type blkObjects struct {
 }
 
 type schedObjects struct {
-	Prog  *ebpf.Program `ebpf:"sched_switch"`
+	Exit  *ebpf.Program `ebpf:"task_exit"`
+	Free  *ebpf.Program `ebpf:"task_free"`
+	Iter  *ebpf.Program `ebpf:"charge_tasks"`
 	Stats *ebpf.Map     `ebpf:"sched_stats"`
-	Tasks *ebpf.Map     `ebpf:"task_last"`
+	Tasks *ebpf.Map     `ebpf:"task_charged"`
 }
 
 // Load loads and attaches each feature on its own, so that one the kernel
@@ -152,12 +164,23 @@ func Load(opts Options) (*Programs, error) {
 		if err := spec.LoadAndAssign(&p.sched, nil); err != nil {
 			return fmt.Errorf("loading: %w", err)
 		}
-		p.closers = append(p.closers, p.sched.Prog, p.sched.Stats, p.sched.Tasks)
-		l, err := link.AttachTracing(link.TracingOptions{Program: p.sched.Prog})
-		if err != nil {
-			return fmt.Errorf("attaching: %w", err)
+		p.closers = append(p.closers, p.sched.Exit, p.sched.Free, p.sched.Iter, p.sched.Stats, p.sched.Tasks)
+		if err := requireHostPIDNamespace(); err != nil {
+			return err
 		}
-		p.closers = append(p.closers, l)
+		it, err := link.AttachIter(link.IterOptions{Program: p.sched.Iter})
+		if err != nil {
+			return fmt.Errorf("attaching the task iterator: %w", err)
+		}
+		p.closers = append(p.closers, it)
+		p.schedIter = it
+		for _, prog := range []*ebpf.Program{p.sched.Exit, p.sched.Free} {
+			l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+			if err != nil {
+				return fmt.Errorf("attaching %s: %w", prog, err)
+			}
+			p.closers = append(p.closers, l)
+		}
 		return nil
 	})
 	for _, s := range p.status {
@@ -171,6 +194,24 @@ func Load(opts Options) (*Programs, error) {
 	}
 	_ = p.Close()
 	return nil, fmt.Errorf("no eBPF feature could be loaded: %w", errors.Join(errs...))
+}
+
+// initPIDNamespace is the inode of the initial PID namespace
+// (PROC_PID_INIT_INO), the same on every kernel.
+const initPIDNamespace = 0xEFFFFFFC
+
+// requireHostPIDNamespace fails unless the agent sees every task: a task
+// iterator walks the PID namespace of the process that reads it, so in a
+// pod without hostPID it would see the pod's own tasks only.
+func requireHostPIDNamespace() error {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/pid", &st); err != nil {
+		return fmt.Errorf("reading the PID namespace: %w", err)
+	}
+	if st.Ino != initPIDNamespace {
+		return errors.New("the task iterator needs the host PID namespace (hostPID: true)")
+	}
+	return nil
 }
 
 // Status lists every feature and whether it runs.
@@ -197,8 +238,44 @@ func (p *Programs) Close() error {
 	return errors.Join(errs...)
 }
 
-// sumPerCPU reads a per-CPU map into per-key sums.
+// batchSize is how many entries one batch lookup reads; larger than any
+// hash bucket, which a batch must hold whole.
+const batchSize = 256
+
+// sumPerCPU reads a per-CPU map into per-key sums, batchSize entries per
+// system call (two per entry with a plain iteration).
 func sumPerCPU[V any](m *ebpf.Map, add func(sum *V, v V)) (map[uint64]V, error) {
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]V{}
+	keys := make([]uint64, batchSize)
+	vals := make([]V, batchSize*ncpu)
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := m.BatchLookup(&cursor, keys, vals, nil)
+		for i := 0; i < n; i++ {
+			var s V
+			for _, v := range vals[i*ncpu : (i+1)*ncpu] {
+				add(&s, v)
+			}
+			out[keys[i]] = s
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return out, nil
+		}
+		if errors.Is(err, ebpf.ErrNotSupported) {
+			return iteratePerCPU(m, add)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading map %s: %w", m.String(), err)
+		}
+	}
+}
+
+// iteratePerCPU is sumPerCPU for kernels without batch lookups.
+func iteratePerCPU[V any](m *ebpf.Map, add func(sum *V, v V)) (map[uint64]V, error) {
 	out := map[uint64]V{}
 	var (
 		key  uint64
@@ -245,16 +322,43 @@ func (p *Programs) BlockIO() (map[uint64]BlockCounters, error) {
 	})
 }
 
-// Sched returns the scheduler counters by cgroup v2 ID.
+// Sched charges every live task's counters to its cgroup (one run of the
+// task iterator) and returns the scheduler counters by cgroup v2 ID.
+// Counters start when a task is first charged, with its whole history.
 func (p *Programs) Sched() (map[uint64]SchedCounters, error) {
 	if !p.active(FeatureSched) {
 		return nil, nil
 	}
-	return sumPerCPU(p.sched.Stats, func(s *SchedCounters, v SchedCounters) {
-		s.CpuNs += v.CpuNs
-		s.RunqDelayNs += v.RunqDelayNs
-		s.Switches += v.Switches
-	})
+	if err := p.chargeTasks(); err != nil {
+		return nil, err
+	}
+	out := map[uint64]SchedCounters{}
+	var (
+		key uint64
+		val SchedCounters
+	)
+	it := p.sched.Stats.Iterate()
+	for it.Next(&key, &val) {
+		out[key] = val
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("reading map %s: %w", p.sched.Stats.String(), err)
+	}
+	return out, nil
+}
+
+// chargeTasks runs charge_tasks over every task; it writes nothing to the
+// stream, so one read reaches the end.
+func (p *Programs) chargeTasks() error {
+	r, err := p.schedIter.Open()
+	if err != nil {
+		return fmt.Errorf("opening the task iterator: %w", err)
+	}
+	defer r.Close()
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("running the task iterator: %w", err)
+	}
+	return nil
 }
 
 // Forget drops a cgroup's counters from every map (a container is gone).
@@ -272,7 +376,7 @@ func (p *Programs) ProgramStats() []ProgramStat {
 	for _, e := range []struct {
 		name string
 		prog *ebpf.Program
-	}{{"count_ingress", p.net.Ingress}, {"count_egress", p.net.Egress}, {"bio_queue", p.blk.Prog}, {"sched_switch", p.sched.Prog}} {
+	}{{"count_ingress", p.net.Ingress}, {"count_egress", p.net.Egress}, {"bio_queue", p.blk.Prog}, {"task_exit", p.sched.Exit}, {"task_free", p.sched.Free}, {"charge_tasks", p.sched.Iter}} {
 		if e.prog == nil {
 			continue
 		}

@@ -1,16 +1,21 @@
 package ebpf
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/foresight-dev/foresight/pkg/profiler/internal/cgtest"
 )
@@ -140,7 +145,7 @@ func TestKernelBlockIO(t *testing.T) {
 }
 
 // TestKernelSched burns CPU in a container cgroup and compares the
-// sched_switch accounting with the v2 tree's cpu.stat.
+// scheduler counters with the v2 tree's cpu.stat.
 func TestKernelSched(t *testing.T) {
 	tr := cgtest.NewTree(t)
 	tr.Mkdir(rel)
@@ -168,11 +173,11 @@ func TestKernelSched(t *testing.T) {
 		}
 	}
 	if want == 0 || math.Abs(got-want)/want > 0.02 {
-		t.Errorf("CPU from sched_switch = %.0f ns, cpu.stat says %.0f ns", got, want)
+		t.Errorf("CPU from the scheduler counters = %.0f ns, cpu.stat says %.0f ns", got, want)
 	} else {
-		t.Logf("CPU from sched_switch = %.0f ns, cpu.stat %.0f ns (off by %.3f%%)", got, want, 100*math.Abs(got-want)/want)
+		t.Logf("CPU from the scheduler counters = %.0f ns, cpu.stat %.0f ns (off by %.3f%%)", got, want, 100*math.Abs(got-want)/want)
 	}
-	t.Logf("Run-queue delay %d ns over %d switches", stats[tr.CgroupID(rel)].RunqDelayNs, stats[tr.CgroupID(rel)].Switches)
+	t.Logf("Run-queue delay %d ns over %d arrivals on a CPU", stats[tr.CgroupID(rel)].RunqDelayNs, stats[tr.CgroupID(rel)].Switches)
 	logCost(t, p)
 }
 
@@ -260,4 +265,156 @@ func TestKernelNetworkTCP(t *testing.T) {
 	} else {
 		t.Logf("TCP egress = %.0f bytes for a %d-byte payload (+%.3f%%)", got, payload, 100*(got-payload)/payload)
 	}
+}
+
+// schedstat sums the kernel's own per-thread counters of processes from
+// /proc/<pid>/task/<tid>/schedstat: on-CPU time, run-queue wait and
+// arrivals on a CPU (se.sum_exec_runtime, sched_info.run_delay,
+// sched_info.pcount).
+func schedstat(t *testing.T, pids ...int) SchedCounters {
+	t.Helper()
+	var sum SchedCounters
+	for _, pid := range pids {
+		files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("No threads of %d: %v", pid, err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exec, delay, pcount uint64
+			if _, err := fmt.Sscan(string(b), &exec, &delay, &pcount); err != nil {
+				t.Fatalf("Parsing %s: %v", f, err)
+			}
+			sum.CpuNs += exec
+			sum.RunqDelayNs += delay
+			sum.Switches += pcount
+		}
+	}
+	return sum
+}
+
+// stopAll stops processes with SIGSTOP and waits until every thread is
+// stopped, so that their scheduler counters no longer move.
+func stopAll(t *testing.T, pids ...int) {
+	t.Helper()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		for _, f := range files {
+			for {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The state follows the command name in parentheses.
+				if i := strings.LastIndexByte(string(b), ')'); i > 0 && len(b) > i+2 && (b[i+2] == 'T' || b[i+2] == 't') {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s did not stop: %s", f, b)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+}
+
+// TestKernelSchedRunQueue runs three CPU burners in one container cgroup
+// on a two-CPU machine, so that they wait on run queues, and compares the
+// cgroup's counters with the kernel's own accounting of those processes:
+// exactly while they are stopped, and after one of them was killed
+// between two scrapes (its last part is charged at exit, nothing is lost).
+func TestKernelSchedRunQueue(t *testing.T) {
+	tr := cgtest.NewTree(t)
+	tr.Mkdir(rel)
+	p := load(t, tr)
+	requireActive(t, p, FeatureSched)
+	id := tr.CgroupID(rel)
+
+	var procs []*cgtest.Proc
+	var pids []int
+	for i := 0; i < 3; i++ {
+		h := tr.Start(rel, "burn")
+		h.Step(t)
+		procs = append(procs, h)
+		pids = append(pids, h.Cmd.Process.Pid)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := p.Sched(); err != nil { // a scrape while they run
+		t.Fatal(err)
+	}
+	time.Sleep(700 * time.Millisecond)
+	stopAll(t, pids...)
+	want := schedstat(t, pids...)
+	stats, err := p.Sched()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, stats[id]); diff != "" {
+		t.Errorf("Counters of stopped processes differ from /proc/<pid>/task/*/schedstat (-want +got):\n%s", diff)
+	}
+	if want.RunqDelayNs == 0 {
+		t.Errorf("No run-queue delay with three burners on %d CPUs", runtime.NumCPU())
+	}
+	t.Logf("Stopped: CPU %d ns, run-queue delay %d ns, %d arrivals", want.CpuNs, want.RunqDelayNs, want.Switches)
+
+	// The first burner dies between scrapes: its time since the last one
+	// is charged by sched_switch at its last switch.
+	if err := syscall.Kill(pids[0], syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	stopAll(t, pids[0])
+	before := schedstat(t, pids...)
+	procs[0].Stop(t)
+	usage := cpuStatNanos(t, tr)
+	// The last of the exit (after sched_process_exit) is charged when the
+	// task is freed, one RCU grace period after it was reaped: wait for
+	// it, then the CPU time equals cpu.stat's (which is in µs).
+	var got SchedCounters
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		stats, err = p.Sched()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = stats[id]
+		if got.CpuNs/1000 >= uint64(usage)/1000 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if got.CpuNs/1000 != uint64(usage)/1000 {
+		t.Errorf("After an exit, CPU = %d ns, cpu.stat says %.0f ns", got.CpuNs, usage)
+	}
+	if got.RunqDelayNs < before.RunqDelayNs || got.Switches < before.Switches {
+		t.Errorf("After an exit, counters = %+v, less than the kernel's %+v before it", got, before)
+	}
+	t.Logf("After an exit: %+v; the kernel's before it %+v; cpu.stat %.0f ns", got, before, usage)
+	logCost(t, p)
+}
+
+func cpuStatNanos(t *testing.T, tr *cgtest.Tree) float64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cgtest.UnifiedRoot, tr.Prefix, rel, "cpu.stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n * 1000
+		}
+	}
+	t.Fatal("No usage_usec in cpu.stat")
+	return 0
 }

@@ -129,10 +129,49 @@ func readInt(p string) (int64, error) {
 type Enforcer struct {
 	mu        sync.Mutex
 	originals map[string]string
+	store     OriginalStore
 }
 
-// NewEnforcer returns an Enforcer that has changed nothing.
+// OriginalStore keeps the original values of changed files on disk, so
+// that an agent killed before it could restore them (SIGKILL, a crash, an
+// OOM kill) restores them when it starts again. store.Store implements it.
+type OriginalStore interface {
+	// SaveOriginal records a file's original unless one is recorded, and
+	// returns once it is durable.
+	SaveOriginal(file, value string) error
+	DeleteOriginal(file string) error
+	Originals() (map[string]string, error)
+}
+
+// NewEnforcer returns an Enforcer that has changed nothing and keeps
+// originals in memory only.
 func NewEnforcer() *Enforcer { return &Enforcer{originals: map[string]string{}} }
+
+// NewPersistentEnforcer returns an Enforcer that records every original in
+// s before it first writes the file, and starts with the originals a
+// previous agent left there: files it still has to put back. They are
+// restored by the next Apply that does not plan them (Off, DryRun, or
+// Enforce without them) or by Restore.
+func NewPersistentEnforcer(s OriginalStore) (*Enforcer, error) {
+	orig, err := s.Originals()
+	if err != nil {
+		return nil, fmt.Errorf("reading the recorded cgroup originals: %w", err)
+	}
+	return &Enforcer{originals: orig, store: s}, nil
+}
+
+// Pending returns the files whose original the Enforcer has to put back,
+// sorted.
+func (e *Enforcer) Pending() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]string, 0, len(e.originals))
+	for f := range e.originals {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Apply makes the node match writes in mode. Off restores everything;
 // DryRun logs each write and restores anything a previous Enforce
@@ -168,7 +207,16 @@ func (e *Enforcer) Apply(ctx context.Context, mode foresightv1alpha1.Enforcement
 			}
 			// What a cgroup file reads is writable back: "-1" (cfs_quota_us),
 			// "max" (memory.high), "max 100000" (cpu.max), a number.
-			e.originals[w.File] = strings.TrimSpace(string(b))
+			orig := strings.TrimSpace(string(b))
+			// The original is on disk before the file changes, or the file
+			// is not changed.
+			if e.store != nil {
+				if err := e.store.SaveOriginal(w.File, orig); err != nil {
+					errs = append(errs, fmt.Errorf("recording original %s: %w", w.File, err))
+					continue
+				}
+			}
+			e.originals[w.File] = orig
 		}
 		if err := os.WriteFile(w.File, []byte(w.Value), 0o644); err != nil {
 			errs = append(errs, fmt.Errorf("writing %s: %w", w.File, err))
@@ -205,6 +253,12 @@ func (e *Enforcer) restoreLocked(ctx context.Context, keep map[string]bool) erro
 			continue // keep it to retry
 		}
 		logger.V(4).Info("Restored cgroup file", "file", f, "value", e.originals[f])
+		if e.store != nil {
+			if err := e.store.DeleteOriginal(f); err != nil {
+				errs = append(errs, fmt.Errorf("forgetting the original of %s: %w", f, err))
+				continue // restored; forgetting it is retried
+			}
+		}
 		delete(e.originals, f)
 	}
 	return errors.Join(errs...)

@@ -18,87 +18,6 @@ const (
 	NumResources
 )
 
-// Point is one slot of a ring: the mean and the maximum of the samples that
-// fell into it, per resource.
-type Point struct {
-	Mean  [NumResources]float32
-	Max   [NumResources]float32
-	Count uint32
-}
-
-// Ring is a rolling window of fixed-resolution slots.
-type Ring struct {
-	// Resolution of one slot.
-	Resolution time.Duration
-	// Head is the slot number (unix time / resolution) of the newest slot;
-	// slot n lives at Points[n % len(Points)].
-	Head   int64
-	Points []Point
-}
-
-// NewRing returns a ring covering span at resolution.
-func NewRing(resolution, span time.Duration) Ring {
-	return Ring{Resolution: resolution, Points: make([]Point, int(span/resolution))}
-}
-
-// Span is the history the ring covers.
-func (r *Ring) Span() time.Duration { return r.Resolution * time.Duration(len(r.Points)) }
-
-func (r *Ring) slot(t time.Time) int64 { return t.UnixNano() / int64(r.Resolution) }
-
-// Add folds a sample into its slot; samples older than the ring are
-// dropped.
-func (r *Ring) Add(t time.Time, v [NumResources]float64) {
-	n := int64(len(r.Points))
-	if n == 0 {
-		return
-	}
-	s := r.slot(t)
-	if s > r.Head {
-		// Clear the slots skipped since the newest one.
-		from := r.Head + 1
-		if s-from >= n {
-			from = s - n + 1
-		}
-		for i := from; i <= s; i++ {
-			r.Points[i%n] = Point{}
-		}
-		r.Head = s
-	} else if s <= r.Head-n {
-		return
-	}
-	p := &r.Points[s%n]
-	p.Count++
-	for i := range v {
-		f := float32(v[i])
-		p.Mean[i] += (f - p.Mean[i]) / float32(p.Count)
-		if p.Count == 1 || f > p.Max[i] {
-			p.Max[i] = f
-		}
-	}
-}
-
-// Window returns the points of the last d before now, oldest first, skipping
-// empty slots.
-func (r *Ring) Window(now time.Time, d time.Duration) []Point {
-	n := int64(len(r.Points))
-	last := r.slot(now)
-	first := last - int64(d/r.Resolution) + 1
-	if first < r.Head-n+1 {
-		first = r.Head - n + 1
-	}
-	if last > r.Head {
-		last = r.Head
-	}
-	var out []Point
-	for s := first; s <= last; s++ {
-		if p := r.Points[((s%n)+n)%n]; p.Count > 0 {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // Histogram is a decaying histogram with exponentially growing buckets:
 // bucket i covers [First*Ratio^i, First*Ratio^(i+1)). A sample's weight
 // doubles every HalfLife relative to older samples, so old behaviour fades
@@ -201,24 +120,39 @@ type Profile struct {
 	CurrentTime time.Time
 	Samples     int64
 	// Rings at increasing resolution: 10 s for 1 h, 1 min for 1 day,
-	// 5 min for 1 week.
+	// 5 min for 5 weeks.
 	Rings []Ring
 	// Histograms per resource, half-life 24 h.
 	Histograms [NumResources]Histogram
+	// Shapes are the daily and weekly rhythms, fed with finished minutes.
+	Shapes Shapes
+	// Bursts per resource, scored on finished minutes.
+	Bursts [NumResources]Bursts
 }
 
-// DefaultRings are the windows every profile keeps.
+// The rings every profile keeps.
+const (
+	// MinuteRing is the index of the 1-minute ring, LongRing of the
+	// 5-minute one.
+	MinuteRing = 1
+	LongRing   = 2
+	// LongHistory is the span of the 5-minute ring.
+	LongHistory = 5 * 7 * 24 * time.Hour
+)
+
+// DefaultRings are the windows every profile keeps: 360 + 1,440 + 10,080
+// slots of 18 bytes, 209 KiB.
 func DefaultRings() []Ring {
 	return []Ring{
 		NewRing(10*time.Second, time.Hour),
 		NewRing(time.Minute, 24*time.Hour),
-		NewRing(5*time.Minute, 7*24*time.Hour),
+		NewRing(5*time.Minute, LongHistory),
 	}
 }
 
 // New returns an empty profile.
 func New(key string) *Profile {
-	p := &Profile{Key: key, Rings: DefaultRings()}
+	p := &Profile{Key: key, Rings: DefaultRings(), Shapes: NewShapes()}
 	first := [NumResources]float64{CPU: 0.001, Memory: 1 << 20, DiskIO: 1024, Network: 1024}
 	for i := range p.Histograms {
 		p.Histograms[i] = NewHistogram(first[i], 1.05, 24*time.Hour)
@@ -226,16 +160,56 @@ func New(key string) *Profile {
 	return p
 }
 
-// Add records a sample of every resource at t.
+// Add records a sample of every resource at t. When t begins a new minute,
+// the finished one is scored for bursts and folded into the rhythms first.
 func (p *Profile) Add(t time.Time, v [NumResources]float64) {
 	p.Current, p.CurrentTime = v, t
 	p.Samples++
+	if len(p.Rings) > MinuteRing {
+		m := &p.Rings[MinuteRing]
+		if s := m.slot(t); s > m.Head {
+			p.closeMinute(m)
+		}
+	}
 	for i := range p.Rings {
 		p.Rings[i].Add(t, v)
 	}
 	for i := range p.Histograms {
 		p.Histograms[i].Add(t, v[i])
 	}
+}
+
+// closeMinute scores the newest slot of the 1-minute ring before a later
+// minute begins.
+func (p *Profile) closeMinute(m *Ring) {
+	done, ok := m.get(m.Head)
+	if !ok {
+		return
+	}
+	// Decode the hour before only when a burst can start or is on.
+	var before []Slot
+	active := false
+	for r := range p.Bursts {
+		active = active || p.Bursts[r].Active
+	}
+	if active || m.filled(m.Head-int64(time.Hour/m.Resolution), m.Head-1) >= BurstBaseline {
+		before = m.Window(done.Start.Add(-m.Resolution), time.Hour)
+	}
+	for r := range p.Bursts {
+		p.Bursts[r].observe(Resource(r), done, m.Resolution, before)
+	}
+	if p.Shapes.Daily.Seen != nil {
+		p.Shapes.Add(done.Start, done.Mean, done.Max, done.Count)
+	}
+}
+
+// Bytes is the memory the profile's rings take, the bulk of a profile.
+func (p *Profile) Bytes() int {
+	n := 0
+	for i := range p.Rings {
+		n += p.Rings[i].Bytes()
+	}
+	return n
 }
 
 // Stats summarises one resource.
@@ -248,7 +222,7 @@ type Stats struct {
 // decaying histograms.
 func (p *Profile) Summary(now time.Time, window time.Duration) [NumResources]Stats {
 	var out [NumResources]Stats
-	var pts []Point
+	var pts []Slot
 	for i := range p.Rings {
 		if p.Rings[i].Span() >= window || i == len(p.Rings)-1 {
 			pts = p.Rings[i].Window(now, window)
@@ -260,9 +234,9 @@ func (p *Profile) Summary(now time.Time, window time.Duration) [NumResources]Sta
 		s.Current = p.Current[r]
 		var sum, n float64
 		for _, pt := range pts {
-			sum += float64(pt.Mean[r]) * float64(pt.Count)
+			sum += pt.Mean[r] * float64(pt.Count)
 			n += float64(pt.Count)
-			s.Peak = math.Max(s.Peak, float64(pt.Max[r]))
+			s.Peak = math.Max(s.Peak, pt.Max[r])
 		}
 		if n > 0 {
 			s.Mean = sum / n

@@ -13,7 +13,12 @@ import (
 )
 
 var (
-	bucketProfiles = []byte("profiles.v1")
+	// bucketProfiles holds profiles whose rings are 18-byte slots
+	// (profile.Ring's binary form).
+	bucketProfiles = []byte("profiles.v2")
+	// bucketLegacy holds profiles of agents before v2 (float32 slots, one
+	// week at 5 minutes); Open migrates them.
+	bucketLegacy = []byte("profiles.v1")
 )
 
 // Store is a bbolt file of profiles keyed by container key.
@@ -29,8 +34,14 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("opening profile store %s: %w", path, err)
 	}
 	if err := db.Update(func(tx *bolt.Tx) error {
-		_, err := tx.CreateBucketIfNotExists(bucketProfiles)
-		return err
+		b, err := tx.CreateBucketIfNotExists(bucketProfiles)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketOriginals); err != nil {
+			return err
+		}
+		return migrate(tx, b)
 	}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("initialising profile store %s: %w", path, err)
@@ -110,4 +121,43 @@ func (s *Store) Size() (int64, error) {
 	var n int64
 	err := s.db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil })
 	return n, err
+}
+
+// bucketOriginals holds the original values of the cgroup files the
+// enforcer changed, by file path.
+var bucketOriginals = []byte("originals.v1")
+
+// SaveOriginal records the original value of a cgroup file before the
+// enforcer first writes it, unless one is recorded already (the first
+// value read is the original). It returns once the record is on disk.
+func (s *Store) SaveOriginal(file, value string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOriginals)
+		if b.Get([]byte(file)) != nil {
+			return nil
+		}
+		if err := b.Put([]byte(file), []byte(value)); err != nil {
+			return fmt.Errorf("recording the original of %s: %w", file, err)
+		}
+		return nil
+	})
+}
+
+// DeleteOriginal forgets a file's original once it is written back.
+func (s *Store) DeleteOriginal(file string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOriginals).Delete([]byte(file))
+	})
+}
+
+// Originals returns every recorded original value by file.
+func (s *Store) Originals() (map[string]string, error) {
+	out := map[string]string{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOriginals).ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	return out, err
 }

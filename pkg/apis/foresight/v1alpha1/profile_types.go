@@ -1,6 +1,7 @@
 package v1alpha1
 
 import (
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -57,6 +58,49 @@ type PodUsage struct {
 	// +listMapKey=resource
 	// +optional
 	Forecasts []Forecast `json:"forecasts,omitempty"`
+	// DailyShape per resource where a daily rhythm was detected: one
+	// factor per hour, the first for 00:00-01:00 UTC.
+	// +listType=map
+	// +listMapKey=resource
+	// +optional
+	DailyShape []SeasonalShape `json:"dailyShape,omitempty"`
+	// WeeklyShape per resource where a weekly rhythm tells more than the
+	// daily one: one factor per hour, the first for Monday 00:00-01:00 UTC.
+	// +listType=map
+	// +listMapKey=resource
+	// +optional
+	WeeklyShape []SeasonalShape `json:"weeklyShape,omitempty"`
+	// Bursts per resource that had any.
+	// +listType=map
+	// +listMapKey=resource
+	// +optional
+	Bursts []BurstStatistics `json:"bursts,omitempty"`
+}
+
+// BurstStatistics summarise the bursts of one resource of a pod: runs of
+// minutes whose mean exceeds a robust baseline of the hour before (the
+// rule is in docs/nodeagent.md).
+type BurstStatistics struct {
+	// Resource the bursts are of.
+	// +required
+	Resource ResourceName `json:"resource"`
+	// Count of bursts since the agent began profiling the pod.
+	// +kubebuilder:validation:Minimum=0
+	// +required
+	Count int64 `json:"count"`
+	// Last is when the newest burst began.
+	// +required
+	Last metav1.Time `json:"last"`
+	// Active is true while a burst goes on.
+	// +optional
+	Active bool `json:"active,omitempty"`
+	// TypicalSize is the median peak above the baseline of the newest
+	// finished bursts, in the resource's unit.
+	// +optional
+	TypicalSize *resource.Quantity `json:"typicalSize,omitempty"`
+	// TypicalDuration is the median duration of the newest finished bursts.
+	// +optional
+	TypicalDuration *metav1.Duration `json:"typicalDuration,omitempty"`
 }
 
 // NodeProfileSpec is the desired state of a NodeProfile.
