@@ -41,6 +41,10 @@ func loadBPF(ctx context.Context, enabled, kernelStats bool, cgroupV2Root string
 		s.metrics.Features[st.Feature] = st.Active
 	}
 	s.counters = p
+	// Run-queue delay per container: the agent runs the task iterator
+	// every --sched-interval (it needs the host PID namespace; without it
+	// the feature is inactive and this returns nothing).
+	s.sched = profiler.EBPFSched(p)
 	s.metrics.Programs = func() []profiler.ProgramStat {
 		var out []profiler.ProgramStat
 		for _, ps := range p.ProgramStats() {

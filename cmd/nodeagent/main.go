@@ -43,6 +43,7 @@ type options struct {
 	publishInterval   time.Duration
 	flushInterval     time.Duration
 	forecastInterval  time.Duration
+	schedInterval     time.Duration
 	window            time.Duration
 	stateDir          string
 	cgroupRoot        string
@@ -65,6 +66,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (options, error) {
 	fs.DurationVar(&o.publishInterval, "publish-interval", 15*time.Second, "Interval between NodeProfile status patches.")
 	fs.DurationVar(&o.flushInterval, "flush-interval", time.Minute, "Interval between writes of the profiles to the state directory.")
 	fs.DurationVar(&o.forecastInterval, "forecast-interval", profiler.DefaultForecastEvery, "Interval between refits of the pods' short-term forecasts.")
+	fs.DurationVar(&o.schedInterval, "sched-interval", time.Second, "Interval between runs of the eBPF task iterator that charges run-queue delay to containers (at most once per --interval; its cost grows with the node's tasks).")
 	fs.DurationVar(&o.window, "window", 24*time.Hour, "Window of the published statistics.")
 	fs.StringVar(&o.stateDir, "state-dir", "/var/lib/foresight-agent", "Host directory for the profile store.")
 	fs.StringVar(&o.cgroupRoot, "cgroup-root", "/sys/fs/cgroup", "Mount root of the cgroup file systems.")
@@ -90,7 +92,7 @@ func (o options) validate() error {
 	for _, d := range []struct {
 		flag string
 		v    time.Duration
-	}{{"interval", o.interval}, {"publish-interval", o.publishInterval}, {"flush-interval", o.flushInterval}, {"forecast-interval", o.forecastInterval}, {"window", o.window}} {
+	}{{"interval", o.interval}, {"publish-interval", o.publishInterval}, {"flush-interval", o.flushInterval}, {"forecast-interval", o.forecastInterval}, {"sched-interval", o.schedInterval}, {"window", o.window}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, got %v", d.flag, d.v))
 		}
@@ -180,7 +182,7 @@ func run(ctx context.Context, o options) error {
 	forecaster := &profiler.Forecaster{Every: o.forecastInterval}
 	agent, err := profiler.New(profiler.Config{
 		NodeName: o.nodeName, Layout: layout, Interval: o.interval, Window: o.window, FlushEvery: o.flushInterval,
-		Store: st, BPF: b.counters, Samplers: b.samplers, Pods: pods, PublishContainers: o.publishContainers,
+		Store: st, BPF: b.counters, Sched: b.sched, SchedEvery: o.schedInterval, Samplers: b.samplers, Pods: pods, PublishContainers: o.publishContainers,
 		Forecaster: forecaster,
 	})
 	if err != nil {
@@ -305,6 +307,7 @@ func run(ctx context.Context, o options) error {
 // bpfState is what loadBPF gives the agent.
 type bpfState struct {
 	counters profiler.BPFCounters
+	sched    profiler.SchedSource
 	samplers []foresightv1alpha1.Sampler
 	metrics  profiler.MetricsSources
 	close    func()

@@ -32,8 +32,8 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "valid", args: []string{"--node-name=n1", "--interval=500ms", "--publish-interval=10s", "--listen=127.0.0.1:0"}},
 		{name: "no node name", args: nil, wantErr: []string{"--node-name or $NODE_NAME is required"}},
-		{name: "every bad value at once", args: []string{"--node-name=n", "--interval=0", "--flush-interval=-1s", "--forecast-interval=0", "--listen=9560"},
-			wantErr: []string{"--interval must be positive, got 0s", "--flush-interval must be positive, got -1s", "--forecast-interval must be positive", `--listen "9560"`}},
+		{name: "every bad value at once", args: []string{"--node-name=n", "--interval=0", "--flush-interval=-1s", "--forecast-interval=0", "--sched-interval=0", "--listen=9560"},
+			wantErr: []string{"--interval must be positive, got 0s", "--flush-interval must be positive, got -1s", "--forecast-interval must be positive", "--sched-interval must be positive", `--listen "9560"`}},
 		{name: "publishing faster than sampling", args: []string{"--node-name=n", "--interval=10s", "--publish-interval=1s"},
 			wantErr: []string{"--publish-interval (1s) must not be shorter than --interval (10s)"}},
 		{name: "window beyond the history kept", args: []string{"--node-name=n", "--window=1000h"},
@@ -165,7 +165,7 @@ current-context: fake
 	addr := make(chan net.Addr, 1)
 	o := options{
 		nodeName: "n1", kubeconfig: kubeconfig, interval: 20 * time.Millisecond, publishInterval: 50 * time.Millisecond,
-		flushInterval: time.Hour, forecastInterval: time.Hour, window: time.Hour, stateDir: filepath.Join(dir, "state"),
+		flushInterval: time.Hour, forecastInterval: time.Hour, schedInterval: time.Second, window: time.Hour, stateDir: filepath.Join(dir, "state"),
 		cgroupRoot: root, listen: "127.0.0.1:0", onListen: func(a net.Addr) { addr <- a },
 	}
 	done := make(chan error, 1)

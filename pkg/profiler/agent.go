@@ -34,6 +34,21 @@ type BPFCounters interface {
 	Forget(id uint64)
 }
 
+// SchedCounters are a cgroup's cumulative scheduler counters: the on-CPU
+// time, run-queue delay and CPU arrivals of its tasks (the kernel's
+// se.sum_exec_runtime, sched_info.run_delay and sched_info.pcount), as the
+// eBPF task iterator and exit hooks charge them (pkg/profiler/ebpf).
+type SchedCounters struct {
+	CPUNanos           uint64
+	RunQueueDelayNanos uint64
+	// Arrivals counts the times a task of the cgroup was put on a CPU.
+	Arrivals uint64
+}
+
+// SchedSource charges every task's scheduler counters to its cgroup and
+// returns them by cgroup v2 ID; a nil map when the feature does not run.
+type SchedSource func() (map[uint64]SchedCounters, error)
+
 // PodGetter returns the pod with a UID from the node's informer cache.
 type PodGetter func(uid types.UID) (*corev1.Pod, bool)
 
@@ -58,6 +73,13 @@ type Config struct {
 	Store *store.Store
 	// BPF supplies network and block I/O counters; nil disables them.
 	BPF BPFCounters
+	// Sched supplies the per-cgroup scheduler counters; nil disables them.
+	Sched SchedSource
+	// SchedEvery is how often Sched is read (at most once per sample;
+	// every sample when 0). Its cost grows with the node's tasks, not its
+	// containers; the counters are cumulative, so a slower cadence loses
+	// nothing but freshness.
+	SchedEvery time.Duration
 	// Samplers are reported in the NodeProfile (eBPF features probed by the
 	// caller).
 	Samplers []foresightv1alpha1.Sampler
@@ -80,6 +102,10 @@ type tracked struct {
 	havePrev bool
 	prof     *profile.Profile
 	last     [profile.NumResources]float64
+	// sched holds the cgroup's scheduler counters once the task iterator
+	// has charged any of its tasks (haveSched).
+	sched     SchedCounters
+	haveSched bool
 	// seen is the tick that last found the container.
 	seen uint64
 }
@@ -104,6 +130,8 @@ type Agent struct {
 	found     []discovery.Container
 	foundKeys []string
 	lastWalk  time.Time
+	// lastSched is when the scheduler counters were last read.
+	lastSched time.Time
 	// Scratch maps of Tick, kept to spare allocations.
 	podTicks map[string]podTick
 	livePods map[string]bool
@@ -171,6 +199,18 @@ func (a *Agent) Tick(ctx context.Context) error {
 			logger.V(2).Info("Reading block I/O counters failed", "err", err)
 		}
 	}
+	var sched map[uint64]SchedCounters
+	// Half an interval of slack, so that jitter of the ticks does not skip
+	// every other read when SchedEvery equals Interval.
+	if a.cfg.Sched != nil && (a.lastSched.IsZero() || time.Since(a.lastSched)+a.cfg.Interval/2 >= a.cfg.SchedEvery) {
+		// One run of the task iterator: 0.1–0.4 ms for ~120 tasks
+		// (docs/benchmarks/agent.md); tasks that end in between are
+		// charged by the exit hooks, so nothing is lost at any cadence.
+		a.lastSched = time.Now()
+		if sched, err = a.cfg.Sched(); err != nil {
+			logger.V(2).Info("Reading scheduler counters failed", "err", err)
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.stats.Ticks++
@@ -221,6 +261,9 @@ func (a *Agent) Tick(ctx context.Context) error {
 			continue
 		}
 		a.stats.Samples++
+		if sc, ok := sched[t.cgroupID]; ok && t.cgroupID != 0 {
+			t.sched, t.haveSched = sc, true
+		}
 		n, b := net[t.cgroupID], blk[t.cgroupID]
 		if t.havePrev {
 			dt := s.Time.Sub(t.prev.Time).Seconds()
@@ -359,6 +402,9 @@ type ContainerUsage struct {
 	Container discovery.Container
 	// Usage per resource (cores, bytes, bytes/s, bytes/s).
 	Usage [profile.NumResources]float64
+	// Sched are the container cgroup's scheduler counters when HasSched.
+	Sched    SchedCounters
+	HasSched bool
 }
 
 // Containers lists the live containers with their latest usage.
@@ -367,7 +413,7 @@ func (a *Agent) Containers() []ContainerUsage {
 	defer a.mu.Unlock()
 	out := make([]ContainerUsage, 0, len(a.ctrs))
 	for _, t := range a.ctrs {
-		out = append(out, ContainerUsage{Container: t.c, Usage: t.last})
+		out = append(out, ContainerUsage{Container: t.c, Usage: t.last, Sched: t.sched, HasSched: t.haveSched})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Container.Path < out[j].Container.Path })
 	return out

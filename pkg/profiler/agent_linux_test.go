@@ -2,17 +2,21 @@ package profiler
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/klog/v2/ktesting"
 
 	"github.com/foresight-dev/foresight/pkg/profiler/discovery"
+	"github.com/foresight-dev/foresight/pkg/profiler/ebpf"
 	"github.com/foresight-dev/foresight/pkg/profiler/internal/cgtest"
 	"github.com/foresight-dev/foresight/pkg/profiler/profile"
 	"github.com/foresight-dev/foresight/pkg/profiler/store"
@@ -153,5 +157,133 @@ func TestKernelAgentLifecycle(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(reg, "foresight_agent_container_usage"); n != 4 {
 		t.Errorf("%d usage series after B left, want 4", n)
+	}
+}
+
+// containerMetric returns the value of a per-container metric of the
+// container with the given ID, and whether the registry has that series.
+func containerMetric(t *testing.T, reg prometheus.Gatherer, name, id string) (float64, bool) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "container_id" && l.GetValue() == id {
+					if c := m.GetCounter(); c != nil {
+						return c.GetValue(), true
+					}
+					return m.GetGauge().GetValue(), true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// TestKernelAgentRunQueueDelay runs CPU burners in two simulated containers
+// (more of them than CPUs, so they wait on run queues), with the eBPF
+// scheduler counters wired into the agent. Once the burners are stopped,
+// the run-queue delay and CPU arrivals the agent exports for each
+// container must equal the sums of /proc/<pid>/task/*/schedstat of its
+// processes; when a container goes, its series must go with it.
+func TestKernelAgentRunQueueDelay(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	tr := cgtest.NewTree(t)
+	relA := "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + strings.ReplaceAll(uidA, "-", "_") + ".slice/cri-containerd-" + idA + ".scope"
+	relB := "kubepods/besteffort/pod" + uidB + "/" + idB
+	tr.Mkdir(relA)
+	tr.Mkdir(relB)
+	progs, err := ebpf.Load(ebpf.Options{CgroupDir: filepath.Join(cgtest.UnifiedRoot, tr.Prefix)})
+	if err != nil {
+		t.Fatalf("Loading eBPF programs: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := progs.Close(); err != nil {
+			t.Errorf("Closing eBPF programs: %v", err)
+		}
+	})
+	for _, s := range progs.Status() {
+		if s.Feature == ebpf.FeatureSched && !s.Active {
+			t.Skipf("kernel test: the scheduler counters (task iterator, sched_process_exit/free) did not load: %v", s.Err)
+		}
+	}
+	a, err := New(Config{Layout: discovery.Layout{Mode: discovery.ModeHybrid, Root: cgtest.Root}, Prefix: tr.Prefix,
+		Interval: 100 * time.Millisecond, BPF: progs, Sched: EBPFSched(progs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := NewRegistry(a, MetricsSources{})
+
+	// NumCPU+1 burners in A and one in B contend for the CPUs.
+	start := func(rel string, n int) ([]*cgtest.Proc, []int) {
+		var procs []*cgtest.Proc
+		var pids []int
+		for i := 0; i < n; i++ {
+			h := tr.Start(rel, "burn")
+			h.Step(t)
+			procs, pids = append(procs, h), append(pids, h.Cmd.Process.Pid)
+		}
+		return procs, pids
+	}
+	procsA, pidsA := start(relA, runtime.NumCPU()+1)
+	_, pidsB := start(relB, 1)
+	ticks(t, ctx, a, 8) // samples while they run
+	cgtest.StopAll(t, append(slices.Clone(pidsA), pidsB...)...)
+	want := map[string]cgtest.Schedstat{idA: cgtest.ReadSchedstat(t, pidsA...), idB: cgtest.ReadSchedstat(t, pidsB...)}
+	ticks(t, ctx, a, 1)
+
+	for _, id := range []string{idA, idB} {
+		w := want[id]
+		if w.RunDelayNanos == 0 {
+			t.Errorf("Container %s…: no run-queue delay with %d burners on %d CPUs", id[:12], len(pidsA)+len(pidsB), runtime.NumCPU())
+		}
+		for _, m := range []struct {
+			name string
+			want float64
+		}{
+			{"foresight_agent_container_run_queue_delay_seconds_total", float64(w.RunDelayNanos) / 1e9},
+			{"foresight_agent_container_cpu_arrivals_total", float64(w.Arrivals)},
+		} {
+			got, ok := containerMetric(t, reg, m.name, id)
+			if !ok {
+				t.Errorf("Container %s…: no %s series", id[:12], m.name)
+				continue
+			}
+			// The processes are stopped: the counters are those of the
+			// kernel, up to float rounding.
+			if math.Abs(got-m.want) > 1e-6*m.want {
+				t.Errorf("Container %s…: %s = %v, the kernel's schedstat sums to %v", id[:12], m.name, got, m.want)
+			} else {
+				t.Logf("Container %s…: %s = %v (schedstat %v)", id[:12], m.name, got, m.want)
+			}
+		}
+	}
+	problems, err := testutil.GatherAndLint(reg, "foresight_agent_container_run_queue_delay_seconds_total", "foresight_agent_container_cpu_arrivals_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("Metric lint: %s: %s", p.Metric, p.Text)
+	}
+
+	// Container A ends: its processes are reaped and its cgroups removed.
+	for _, p := range procsA {
+		p.Stop(t)
+	}
+	tr.Remove(relA)
+	ticks(t, ctx, a, 1)
+	for _, name := range []string{"foresight_agent_container_run_queue_delay_seconds_total", "foresight_agent_container_cpu_arrivals_total"} {
+		if _, ok := containerMetric(t, reg, name, idA); ok {
+			t.Errorf("%s of the gone container is still exported", name)
+		}
+		if _, ok := containerMetric(t, reg, name, idB); !ok {
+			t.Errorf("%s of the remaining container is gone", name)
+		}
 	}
 }

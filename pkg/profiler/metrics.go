@@ -27,7 +27,7 @@ type collector struct {
 	a   *Agent
 	src MetricsSources
 
-	usage, samples, errors, ticks, dropped, containers, attached, runs, runtime *prometheus.Desc
+	usage, runqDelay, arrivals, samples, errors, ticks, dropped, containers, attached, runs, runtime *prometheus.Desc
 }
 
 const ns = "foresight_agent"
@@ -41,6 +41,12 @@ func NewRegistry(a *Agent, src MetricsSources) *prometheus.Registry {
 		a: a, src: src,
 		usage: prometheus.NewDesc(ns+"_container_usage", "Latest usage of a container: cpu in cores, memory working set in bytes, disk_io and network in bytes per second.",
 			[]string{"pod_uid", "container_id", "resource"}, nil),
+		runqDelay: prometheus.NewDesc(ns+"_container_run_queue_delay_seconds_total",
+			"Time the container's tasks waited on a CPU run queue (the kernel's sched_info.run_delay, charged per cgroup by the eBPF task iterator).",
+			[]string{"pod_uid", "container_id"}, nil),
+		arrivals: prometheus.NewDesc(ns+"_container_cpu_arrivals_total",
+			"Times a task of the container was put on a CPU (the kernel's sched_info.pcount); the run-queue delay over this is the mean wait.",
+			[]string{"pod_uid", "container_id"}, nil),
 		samples:    prometheus.NewDesc(ns+"_samples_total", "Container cgroup samples taken.", nil, nil),
 		errors:     prometheus.NewDesc(ns+"_sample_errors_total", "Container samples that failed.", nil, nil),
 		ticks:      prometheus.NewDesc(ns+"_ticks_total", "Sampling rounds.", nil, nil),
@@ -56,7 +62,7 @@ func NewRegistry(a *Agent, src MetricsSources) *prometheus.Registry {
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.usage, c.samples, c.errors, c.ticks, c.dropped, c.containers, c.attached, c.runs, c.runtime} {
+	for _, d := range []*prometheus.Desc{c.usage, c.runqDelay, c.arrivals, c.samples, c.errors, c.ticks, c.dropped, c.containers, c.attached, c.runs, c.runtime} {
 		ch <- d
 	}
 }
@@ -68,6 +74,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, cu := range ctrs {
 		for r, v := range cu.Usage {
 			ch <- prometheus.MustNewConstMetric(c.usage, prometheus.GaugeValue, v, cu.Container.PodUID, cu.Container.ID, resourceLabels[r])
+		}
+		if cu.HasSched {
+			ch <- prometheus.MustNewConstMetric(c.runqDelay, prometheus.CounterValue, float64(cu.Sched.RunQueueDelayNanos)/1e9, cu.Container.PodUID, cu.Container.ID)
+			ch <- prometheus.MustNewConstMetric(c.arrivals, prometheus.CounterValue, float64(cu.Sched.Arrivals), cu.Container.PodUID, cu.Container.ID)
 		}
 	}
 	st := c.a.Stats()

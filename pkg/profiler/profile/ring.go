@@ -84,28 +84,73 @@ func (a *acc) add(v [NumResources]float64, n uint32) {
 	a.count += n
 }
 
+// ChunkSlots is how many slots of a ring are allocated at a time: a day of
+// the 5-minute ring (5 KiB). Memory grows with a ring's history, not with
+// its span: a container a day old holds 2 chunks of its 5-week ring, not
+// all 35.
+const ChunkSlots = 288
+
 // Ring is a rolling window of fixed-resolution slots.
 type Ring struct {
 	// Resolution of one slot.
 	Resolution time.Duration
 	// Head is the slot number (unix time / resolution) of the newest slot;
-	// finished slot n lives at Points[n % len(Points)], the newest one in
-	// an accumulator at full precision.
-	Head   int64
-	Points []Point
+	// finished slot n lives at index n % Slots, the newest one in an
+	// accumulator at full precision.
+	Head int64
+	// Slots is the number of slots the ring covers.
+	Slots int
+	// chunks hold the finished slots, ChunkSlots per chunk (the last may
+	// be shorter); a chunk is allocated when a slot in it is first
+	// written, and a nil chunk reads as empty slots.
+	chunks [][]Point
 	cur    acc
 }
 
 // NewRing returns a ring covering span at resolution.
 func NewRing(resolution, span time.Duration) Ring {
-	return Ring{Resolution: resolution, Points: make([]Point, int(span/resolution))}
+	n := int(span / resolution)
+	return Ring{Resolution: resolution, Slots: n, chunks: make([][]Point, (n+ChunkSlots-1)/ChunkSlots)}
 }
 
 // Span is the history the ring covers.
-func (r *Ring) Span() time.Duration { return r.Resolution * time.Duration(len(r.Points)) }
+func (r *Ring) Span() time.Duration { return r.Resolution * time.Duration(r.Slots) }
 
-// Bytes is the memory the ring's slots take.
-func (r *Ring) Bytes() int { return len(r.Points) * PointSize }
+// Bytes is the memory the ring's slots take: that of its allocated chunks.
+func (r *Ring) Bytes() int {
+	n := 0
+	for _, c := range r.chunks {
+		n += len(c) * PointSize
+	}
+	return n
+}
+
+// at returns finished slot s (empty if its chunk is not allocated).
+func (r *Ring) at(s int64) Point {
+	i := r.index(s)
+	if c := r.chunks[i/ChunkSlots]; c != nil {
+		return c[i%ChunkSlots]
+	}
+	return Point{}
+}
+
+// ref returns finished slot s for writing, allocating its chunk.
+func (r *Ring) ref(s int64) *Point {
+	i := r.index(s)
+	k := i / ChunkSlots
+	if r.chunks[k] == nil {
+		r.chunks[k] = make([]Point, min(ChunkSlots, r.Slots-k*ChunkSlots))
+	}
+	return &r.chunks[k][i%ChunkSlots]
+}
+
+// clear empties slot s without allocating.
+func (r *Ring) clear(s int64) {
+	i := r.index(s)
+	if c := r.chunks[i/ChunkSlots]; c != nil {
+		c[i%ChunkSlots] = Point{}
+	}
+}
 
 func (r *Ring) slot(t time.Time) int64 { return floorDiv(t.UnixNano(), int64(r.Resolution)) }
 
@@ -118,7 +163,7 @@ func floorDiv(a, b int64) int64 {
 }
 
 func (r *Ring) index(s int64) int {
-	n := int64(len(r.Points))
+	n := int64(r.Slots)
 	return int(((s % n) + n) % n)
 }
 
@@ -135,16 +180,16 @@ func (a *acc) point() Point {
 // advance makes s the newest slot, compressing the current one and
 // clearing the slots skipped in between.
 func (r *Ring) advance(s int64) {
-	n := int64(len(r.Points))
+	n := int64(r.Slots)
 	if r.cur.count > 0 {
-		r.Points[r.index(r.Head)] = r.cur.point()
+		*r.ref(r.Head) = r.cur.point()
 	}
 	from := r.Head + 1
 	if s-from >= n {
 		from = s - n + 1
 	}
 	for i := from; i <= s; i++ {
-		r.Points[r.index(i)] = Point{}
+		r.clear(i)
 	}
 	r.Head, r.cur = s, acc{}
 }
@@ -165,12 +210,12 @@ func (r *Ring) AddSlot(t time.Time, s Slot) {
 }
 
 func (r *Ring) add(s int64, v [NumResources]float64, mx *[NumResources]float64, n uint32) {
-	if len(r.Points) == 0 {
+	if r.Slots == 0 {
 		return
 	}
 	if s > r.Head {
 		r.advance(s)
-	} else if s <= r.Head-int64(len(r.Points)) {
+	} else if s <= r.Head-int64(r.Slots) {
 		return
 	}
 	if s == r.Head {
@@ -184,7 +229,7 @@ func (r *Ring) add(s int64, v [NumResources]float64, mx *[NumResources]float64, 
 	}
 	// A late sample for a finished slot: rare, so decoding and encoding
 	// the slot again is fine.
-	p := &r.Points[r.index(s)]
+	p := r.ref(s)
 	a := acc{count: uint32(p.Count)}
 	for i := range a.sum {
 		a.sum[i] = decode(p.Mean[i]) * float64(p.Count)
@@ -212,7 +257,7 @@ func (r *Ring) get(s int64) (Slot, bool) {
 		sl.Count = int(r.cur.count)
 		return sl, true
 	}
-	p := r.Points[r.index(s)]
+	p := r.at(s)
 	if p.Count == 0 {
 		return sl, false
 	}
@@ -226,11 +271,11 @@ func (r *Ring) get(s int64) (Slot, bool) {
 // filled counts the finished slots in [first, last] that hold samples,
 // without decoding them.
 func (r *Ring) filled(first, last int64) int {
-	first = max(first, r.Head-int64(len(r.Points))+1)
+	first = max(first, r.Head-int64(r.Slots)+1)
 	last = min(last, r.Head-1)
 	n := 0
 	for s := first; s <= last; s++ {
-		if r.Points[r.index(s)].Count > 0 {
+		if r.at(s).Count > 0 {
 			n++
 		}
 	}
@@ -240,12 +285,12 @@ func (r *Ring) filled(first, last int64) int {
 // Window returns the slots of the last d before now (the slot holding now
 // included), oldest first, skipping empty slots.
 func (r *Ring) Window(now time.Time, d time.Duration) []Slot {
-	if len(r.Points) == 0 {
+	if r.Slots == 0 {
 		return nil
 	}
 	last := r.slot(now)
 	first := last - int64(d/r.Resolution) + 1
-	if oldest := r.Head - int64(len(r.Points)) + 1; first < oldest {
+	if oldest := r.Head - int64(r.Slots) + 1; first < oldest {
 		first = oldest
 	}
 	last = min(last, r.Head)
@@ -264,11 +309,11 @@ func (r *Ring) Window(now time.Time, d time.Duration) []Slot {
 func (r *Ring) Series(now time.Time, d time.Duration, res Resource) ([]float64, time.Time) {
 	last := r.slot(now)
 	first := last - int64(d/r.Resolution) + 1
-	if oldest := r.Head - int64(len(r.Points)) + 1; first < oldest {
+	if oldest := r.Head - int64(r.Slots) + 1; first < oldest {
 		first = oldest
 	}
 	last = min(last, r.Head)
-	if len(r.Points) == 0 || last < first {
+	if r.Slots == 0 || last < first {
 		return nil, time.Time{}
 	}
 	out := make([]float64, 0, last-first+1)
@@ -287,20 +332,24 @@ const (
 	ringHeader  = 1 + 3*8 + 4 + int(NumResources)*16
 )
 
-// MarshalBinary writes the ring as a small header and 18 bytes per slot,
-// so that the store holds what memory holds.
+// MarshalBinary writes the ring as a small header and 18 bytes per slot
+// (zeros for slots never written).
 func (r Ring) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, ringHeader+len(r.Points)*PointSize)
+	b := make([]byte, 0, ringHeader+r.Slots*PointSize)
 	b = append(b, ringVersion)
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Resolution))
 	b = binary.LittleEndian.AppendUint64(b, uint64(r.Head))
-	b = binary.LittleEndian.AppendUint64(b, uint64(len(r.Points)))
+	b = binary.LittleEndian.AppendUint64(b, uint64(r.Slots))
 	b = binary.LittleEndian.AppendUint32(b, r.cur.count)
 	for i := range r.cur.sum {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.cur.sum[i]))
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.cur.max[i]))
 	}
-	for _, p := range r.Points {
+	for i := range r.Slots {
+		var p Point
+		if c := r.chunks[i/ChunkSlots]; c != nil {
+			p = c[i%ChunkSlots]
+		}
 		for _, c := range p.Mean {
 			b = binary.LittleEndian.AppendUint16(b, c)
 		}
@@ -316,8 +365,8 @@ func (r Ring) MarshalBinary() ([]byte, error) {
 // corrupt record cannot make the agent allocate without limit.
 const maxRingSlots = 1 << 20
 
-// UnmarshalBinary reads what MarshalBinary wrote; a malformed record is an
-// error.
+// UnmarshalBinary reads what MarshalBinary wrote, allocating only the
+// chunks that hold a written slot; a malformed record is an error.
 func (r *Ring) UnmarshalBinary(b []byte) error {
 	if len(b) < ringHeader || b[0] != ringVersion {
 		return errors.New("ring record: bad header")
@@ -328,7 +377,7 @@ func (r *Ring) UnmarshalBinary(b []byte) error {
 	if res <= 0 || n == 0 || n > maxRingSlots || uint64(len(b)) != uint64(ringHeader)+n*uint64(PointSize) {
 		return fmt.Errorf("ring record: resolution %v, %d slots in %d bytes", res, n, len(b))
 	}
-	out := Ring{Resolution: res, Head: head, Points: make([]Point, n)}
+	out := NewRing(res, time.Duration(n)*res)
 	b = b[25:]
 	out.cur.count = binary.LittleEndian.Uint32(b)
 	b = b[4:]
@@ -337,14 +386,19 @@ func (r *Ring) UnmarshalBinary(b []byte) error {
 		out.cur.max[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))
 		b = b[16:]
 	}
-	for i := range out.Points {
-		p := &out.Points[i]
+	out.Head = head
+	for i := range out.Slots {
+		var p Point
 		for j := range p.Mean {
 			p.Mean[j] = binary.LittleEndian.Uint16(b[2*j:])
 			p.Max[j] = binary.LittleEndian.Uint16(b[2*int(NumResources)+2*j:])
 		}
 		p.Count = binary.LittleEndian.Uint16(b[4*int(NumResources):])
 		b = b[PointSize:]
+		if p != (Point{}) {
+			// Slot number i: index i is the slot at i modulo Slots.
+			*out.ref(int64(i)) = p
+		}
 	}
 	*r = out
 	return nil

@@ -92,3 +92,43 @@ func TestRingMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestRingGrowsLazily checks that a ring's memory follows its history: a
+// 5-week ring fed for a day holds the chunks that day touched, keeps them
+// lazy through its binary form, and holds every slot once full.
+func TestRingGrowsLazily(t *testing.T) {
+	r := NewRing(5*time.Minute, LongHistory)
+	if r.Bytes() != 0 {
+		t.Fatalf("Empty ring takes %d bytes, want 0", r.Bytes())
+	}
+	start := time.Unix(0, 0).Add(1000 * 24 * time.Hour) // slot 288,000: the start of chunk 0
+	at := start
+	for ; at.Before(start.Add(24 * time.Hour)); at = at.Add(time.Minute) {
+		r.Add(at, vec(1))
+	}
+	// 288 finished slots fill chunk 0; the newest one is still in the
+	// accumulator.
+	if got, want := r.Bytes(), ChunkSlots*PointSize; got != want {
+		t.Errorf("After a day, the ring takes %d bytes, want one chunk: %d", got, want)
+	}
+	b, err := r.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Ring
+	if err := back.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if back.Bytes() != r.Bytes() || len(back.Window(at, LongHistory)) != len(r.Window(at, LongHistory)) {
+		t.Errorf("Decoded ring takes %d bytes with %d slots, want %d bytes with %d", back.Bytes(), len(back.Window(at, LongHistory)), r.Bytes(), len(r.Window(at, LongHistory)))
+	}
+	for ; at.Before(start.Add(LongHistory + time.Hour)); at = at.Add(5 * time.Minute) {
+		r.Add(at, vec(2))
+	}
+	if got, want := r.Bytes(), r.Slots*PointSize; got != want {
+		t.Errorf("After five weeks, the ring takes %d bytes, want all %d slots: %d", got, r.Slots, want)
+	}
+	if got := len(r.Window(at.Add(-5*time.Minute), LongHistory)); got != r.Slots { // at is past the newest sample
+		t.Errorf("After five weeks, %d slots hold samples, want %d", got, r.Slots)
+	}
+}

@@ -104,8 +104,8 @@ func TestSizePerContainer(t *testing.T) {
 		}
 	}
 	for _, r := range p.Rings {
-		if got := len(r.Window(last, r.Span())); got != len(r.Points) {
-			t.Fatalf("Ring at %v has %d slots filled, want all %d", r.Resolution, got, len(r.Points))
+		if got := len(r.Window(last, r.Span())); got != r.Slots {
+			t.Fatalf("Ring at %v has %d slots filled, want all %d", r.Resolution, got, r.Slots)
 		}
 	}
 	if err := s.Save(p); err != nil {

@@ -360,3 +360,81 @@ func runHelper(args []string) error {
 	}
 	return fmt.Errorf("unknown workload %q", args[0])
 }
+
+// Schedstat is the sum of the kernel's own scheduler counters of some
+// processes' threads, from /proc/<pid>/task/<tid>/schedstat.
+type Schedstat struct {
+	// CPUNanos is se.sum_exec_runtime, RunDelayNanos sched_info.run_delay,
+	// Arrivals sched_info.pcount.
+	CPUNanos, RunDelayNanos, Arrivals uint64
+}
+
+// ReadSchedstat sums /proc/<pid>/task/*/schedstat over every thread of
+// pids.
+func ReadSchedstat(t testing.TB, pids ...int) Schedstat {
+	t.Helper()
+	var sum Schedstat
+	for _, pid := range pids {
+		files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("No threads of %d: %v", pid, err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var exec, delay, pcount uint64
+			if _, err := fmt.Sscan(string(b), &exec, &delay, &pcount); err != nil {
+				t.Fatalf("Parsing %s: %v", f, err)
+			}
+			sum.CPUNanos += exec
+			sum.RunDelayNanos += delay
+			sum.Arrivals += pcount
+		}
+	}
+	return sum
+}
+
+// StopAll sends SIGSTOP to processes and waits until each of their threads
+// is stopped, so that their scheduler counters no longer move.
+func StopAll(t testing.TB, pids ...int) {
+	t.Helper()
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pid := range pids {
+		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		for _, f := range files {
+			for {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The state follows the command name in parentheses.
+				if i := strings.LastIndexByte(string(b), ')'); i > 0 && len(b) > i+2 && (b[i+2] == 'T' || b[i+2] == 't') {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s did not stop: %s", f, b)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+}
+
+// Remove removes rel (relative to the prefix, without children) from every
+// hierarchy, as the kubelet does when a container ends; its processes must
+// have been stopped and reaped.
+func (tr *Tree) Remove(rel string) {
+	tr.t.Helper()
+	for _, r := range tr.roots() {
+		if err := removeTree(filepath.Join(r, tr.Prefix, rel)); err != nil {
+			tr.t.Fatalf("Removing test cgroup: %v", err)
+		}
+	}
+}
