@@ -106,8 +106,8 @@ bench-replay: ## Replay Bitbrains Rnd (100 VMs, learn July, replay August–Sept
 	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kubectl-foresight simulate --trace-dir ../shared/traces/bitbrains-rnd --learn-days 31 --out _output/replay | tee _output/replay/table.txt
 
 .PHONY: demo
-demo: ## Run Foresight end to end on an embedded control plane (no cluster needed).
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/foresight-demo
+demo: ## Run Foresight end to end on an embedded control plane (no cluster needed), then replay a built-in trace under every policy (DEMO_FLAGS=--skip-replay skips it).
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/foresight-demo $(DEMO_FLAGS)
 
 .PHONY: clean
 clean: ## Remove build outputs.

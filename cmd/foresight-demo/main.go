@@ -7,7 +7,9 @@
 // creates the workload's pods and prints, as read back from the API
 // server, how each was rightsized, predicted and placed into a partition
 // with the terms of its score, the Partition objects, each pool's use, and
-// the pod that was refused.
+// the pod that was refused. Last, unless --skip-replay, it replays two days
+// of a built-in synthetic trace under every scheduling policy of
+// `kubectl-foresight simulate` and prints their comparison.
 package main
 
 import (
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -23,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 
+	"github.com/foresight-dev/foresight/pkg/simulate"
 	"github.com/foresight-dev/foresight/test/framework"
 )
 
@@ -31,7 +35,21 @@ func main() {
 	// global one.
 	fs := flag.NewFlagSet("foresight-demo", flag.ExitOnError)
 	verbose := fs.Bool("verbose", false, "show the logs of the control plane, the rightsizing webhook and the scheduler")
+	skipReplay := fs.Bool("skip-replay", false, "skip the replay of the built-in trace under every policy (the demo's last part)")
+	replayDays := fs.Int("replay-days", 2, "days of the built-in trace to replay, after a week of history")
+	tracePath := fs.String("write-trace", "", "write the built-in trace (history and replayed days) in the generic CSV format to this file (- for standard output) and exit")
 	_ = fs.Parse(os.Args[1:])
+	if *replayDays < 1 {
+		fmt.Fprintln(os.Stderr, "foresight-demo: --replay-days must be at least 1")
+		os.Exit(2)
+	}
+	if *tracePath != "" {
+		if err := writeTrace(*tracePath, *replayDays); err != nil {
+			fmt.Fprintln(os.Stderr, "foresight-demo:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	logs := io.Discard
 	if *verbose {
 		logs = os.Stderr
@@ -41,10 +59,59 @@ func main() {
 	err := framework.RunProcessTB("foresight-demo", logs, func(tb *framework.ProcessTB) error {
 		return run(tb, os.Stdout)
 	})
+	if err == nil && !*skipReplay {
+		err = replayWithLogs(logs, *verbose, *replayDays)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "foresight-demo:", err)
 		os.Exit(1)
 	}
+}
+
+// replayWithLogs runs the replay on a control plane of its own (the first
+// is gone by then). Unless verbose, the control plane's standard error
+// goes to a file, named if the replay fails and removed otherwise: it logs
+// there with loggers that klog does not reach (the etcd client's).
+func replayWithLogs(logs io.Writer, verbose bool, days int) (err error) {
+	progress := io.Writer(os.Stderr)
+	if !verbose {
+		path := filepath.Join(os.TempDir(), fmt.Sprintf("foresight-demo-replay-%d.log", os.Getpid()))
+		if orig, restore, rerr := simulate.RedirectStderr(path); rerr == nil {
+			progress = orig
+			defer func() {
+				restore()
+				if err == nil {
+					_ = os.Remove(path)
+				} else {
+					err = fmt.Errorf("%w (the control plane's logs are in %s)", err, path)
+				}
+			}()
+		}
+	}
+	return framework.RunProcessTB("foresight-demo replay", logs, func(tb *framework.ProcessTB) error {
+		return replay(tb, os.Stdout, progress, days)
+	})
+}
+
+// replay runs the demo's last part: the built-in trace under every policy.
+func replay(tb *framework.ProcessTB, out, progress io.Writer, days int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	tr, err := demoTrace(replayLearnDays, days)
+	if err != nil {
+		return err
+	}
+	setup, err := demoSetup(days)
+	if err != nil {
+		return err
+	}
+	replayIntro(out, tr, setup)
+	if _, err := runReplay(ctx, tb, out, progress, tr, setup); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nReplay done in %s (skip it with --skip-replay).\n", time.Since(start).Round(100*time.Millisecond))
+	return nil
 }
 
 // quietKlog keeps the in-process control plane's informational logs off

@@ -101,8 +101,11 @@ type Container struct {
 
 // Decision is what Decide made of a pod.
 type Decision struct {
-	// Changed is true when at least one request is lowered.
+	// Changed is true when at least one request is lowered (or, for
+	// DecideResize, changes).
 	Changed bool
+	// Grows is true when DecideResize raises at least one request.
+	Grows bool
 	// Reason is Rightsized when Changed, else why nothing changes.
 	Reason Reason
 	// Message explains the decision to a human.
@@ -166,11 +169,83 @@ func Decide(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec, profile *fo
 }
 
 func decide(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec annotations.Spec, confidence float64, opts Options) Decision {
+	t, refused := predictTargets(pod, profile, spec, confidence, opts, nil)
+	if refused != nil {
+		return *refused
+	}
+	d := Decision{Reason: AtPrediction, Source: t.source, Containers: make([]Container, len(t.all))}
+	var changes []string
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		a := &t.all[i]
+		out := Container{Name: c.Name, Original: v1.ResourceList{}, Requests: v1.ResourceList{}}
+		for _, r := range resources {
+			if !a.has[r.idx] {
+				continue
+			}
+			orig, next := a.orig[r.idx], a.next[r.idx]
+			if (orig-next)*100 < orig*opts.MinChangePercent {
+				next = orig
+			}
+			out.Original[r.name] = c.Resources.Requests[r.name].DeepCopy()
+			if next == orig {
+				out.Requests[r.name] = c.Resources.Requests[r.name].DeepCopy()
+				continue
+			}
+			q := quantity(next, r.idx)
+			out.Requests[r.name] = q
+			orq := c.Resources.Requests[r.name]
+			changes = append(changes, fmt.Sprintf("%s %s %s→%s", c.Name, r.name, orq.String(), q.String()))
+			d.Changed = true
+		}
+		d.Containers[i] = out
+	}
+	conf := confidenceText(confidence)
+	if !d.Changed {
+		d.Message = fmt.Sprintf("the predicted demand at %s confidence (%s) is not %d%% or more below any request", conf, t.source, opts.MinChangePercent)
+		return d
+	}
+	d.Reason = Rightsized
+	d.Message = fmt.Sprintf("requests lowered to the predicted demand at %s confidence (%s): %s", conf, t.source, strings.Join(changes, ", "))
+	return d
+}
+
+func confidenceText(confidence float64) string {
+	return strconv.FormatFloat(confidence*100, 'g', 4, 64) + "%"
+}
+
+// amounts are one app container's CPU and memory: the ceiling (the
+// original request), the request rightsizing targets, and which resources
+// the container requests.
+type amounts struct {
+	orig, next demand.Vector
+	has        [demand.NumResources]bool
+}
+
+// targets are the requests rightsizing aims at for every app container.
+type targets struct {
+	all    []amounts
+	source demand.Source
+}
+
+// predictTargets checks that the pod may be rightsized and computes, for
+// each app container and resource it requests, the predicted upper demand
+// at confidence over Options.Horizon, rounded up, at least the minimums,
+// at most the container's limit and its ceiling, with the pod's CPU
+// guarantee given back to the containers in spec order up to their
+// ceilings. ceilings are the containers' original requests in spec order
+// (nil: the current requests). It returns a decision instead when the pod
+// may not be rightsized.
+func predictTargets(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec annotations.Spec, confidence float64, opts Options, ceilings []v1.ResourceList) (targets, *Decision) {
+	refuse := func(reason Reason, format string, args ...any) (targets, *Decision) {
+		d := keep(reason, format, args...)
+		return targets{}, &d
+	}
 	if resourcehelper.IsPodLevelRequestsSet(pod) {
-		return keep(PodLevelResources, "the pod sets pod-level requests (spec.resources), which govern its scheduling")
+		return refuse(PodLevelResources, "the pod sets pod-level requests (spec.resources), which govern its scheduling")
 	}
 	if qos.ComputePodQOS(pod) == v1.PodQOSGuaranteed {
-		return keep(GuaranteedQoS, "the pod's QoS class is Guaranteed (requests equal limits); rightsizing would make it Burstable")
+		return refuse(GuaranteedQoS, "the pod's QoS class is Guaranteed (requests equal limits); rightsizing would make it Burstable")
 	}
 	requested := false
 	for i := range pod.Spec.Containers {
@@ -182,12 +257,12 @@ func decide(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec 
 			}
 			requested = true
 			if lim, ok := c.Resources.Limits[r.name]; ok && req.Cmp(lim) > 0 {
-				return keep(InvalidRequests, "container %s requests %s %s, above its limit %s", c.Name, req.String(), r.name, lim.String())
+				return refuse(InvalidRequests, "container %s requests %s %s, above its limit %s", c.Name, req.String(), r.name, lim.String())
 			}
 		}
 	}
 	if !requested {
-		return keep(NoRequests, "no container requests cpu or memory; rightsizing never adds requests")
+		return refuse(NoRequests, "no container requests cpu or memory; rightsizing never adds requests")
 	}
 	profiled := map[string]bool{}
 	if profile != nil {
@@ -200,14 +275,10 @@ func decide(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec 
 		covered = covered || profiled[pod.Spec.Containers[i].Name]
 	}
 	if !covered {
-		return keep(NoProfile, "no usable WorkloadProfile describes the pod's containers: requests kept")
+		return refuse(NoProfile, "no usable WorkloadProfile describes the pod's containers: requests kept")
 	}
 
 	pred := demand.Predict(pod, demand.Input{Profile: profile, Confidence: confidence, Now: opts.Now, Horizon: opts.Horizon})
-	type amounts struct {
-		orig, next demand.Vector
-		has        [demand.NumResources]bool
-	}
 	all := make([]amounts, len(pod.Spec.Containers))
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
@@ -219,7 +290,12 @@ func decide(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec 
 			}
 			a.has[r.idx] = true
 			a.orig[r.idx] = demand.QuantityIn(q, r.idx)
-			a.next[r.idx] = a.orig[r.idx]
+			if i < len(ceilings) {
+				if cq, ok := ceilings[i][r.name]; ok {
+					a.orig[r.idx] = max(a.orig[r.idx], demand.QuantityIn(cq, r.idx))
+				}
+			}
+			a.next[r.idx] = demand.QuantityIn(q, r.idx)
 			if !profiled[c.Name] {
 				continue
 			}
@@ -246,47 +322,12 @@ func decide(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatus, spec 
 			if sum >= minCPU {
 				break
 			}
-			back := min(all[i].orig[demand.CPU]-all[i].next[demand.CPU], minCPU-sum)
+			back := max(0, min(all[i].orig[demand.CPU]-all[i].next[demand.CPU], minCPU-sum))
 			all[i].next[demand.CPU] += back
 			sum += back
 		}
 	}
-
-	d := Decision{Reason: AtPrediction, Source: pred.Source, Containers: make([]Container, len(all))}
-	var changes []string
-	for i := range pod.Spec.Containers {
-		c := &pod.Spec.Containers[i]
-		a := &all[i]
-		out := Container{Name: c.Name, Original: v1.ResourceList{}, Requests: v1.ResourceList{}}
-		for _, r := range resources {
-			if !a.has[r.idx] {
-				continue
-			}
-			orig, next := a.orig[r.idx], a.next[r.idx]
-			if (orig-next)*100 < orig*opts.MinChangePercent {
-				next = orig
-			}
-			out.Original[r.name] = c.Resources.Requests[r.name].DeepCopy()
-			if next == orig {
-				out.Requests[r.name] = c.Resources.Requests[r.name].DeepCopy()
-				continue
-			}
-			q := quantity(next, r.idx)
-			out.Requests[r.name] = q
-			orq := c.Resources.Requests[r.name]
-			changes = append(changes, fmt.Sprintf("%s %s %s→%s", c.Name, r.name, orq.String(), q.String()))
-			d.Changed = true
-		}
-		d.Containers[i] = out
-	}
-	conf := strconv.FormatFloat(confidence*100, 'g', 4, 64) + "%"
-	if !d.Changed {
-		d.Message = fmt.Sprintf("the predicted demand at %s confidence (%s) is not %d%% or more below any request", conf, pred.Source, opts.MinChangePercent)
-		return d
-	}
-	d.Reason = Rightsized
-	d.Message = fmt.Sprintf("requests lowered to the predicted demand at %s confidence (%s): %s", conf, pred.Source, strings.Join(changes, ", "))
-	return d
+	return targets{all: all, source: pred.Source}, nil
 }
 
 // keep is a decision that changes nothing.

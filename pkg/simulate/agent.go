@@ -211,6 +211,28 @@ func (a *agent) Status(i, t int) *foresightv1alpha1.WorkloadProfileStatus {
 	return st
 }
 
+// ResizeStatus is what the controller reads of workload i at step t to
+// resize its running pod: Status without daily shapes (rightsizing reads
+// forecasts first, and the shapes cost a period detection per call), not
+// cached.
+func (a *agent) ResizeStatus(i, t int) *foresightv1alpha1.WorkloadProfileStatus {
+	if a.mode != AgentFull {
+		return a.Status(i, t)
+	}
+	if p := &a.pods[i]; p.cacheStep == t {
+		return p.cache
+	}
+	from := a.s.first[i]
+	upto := min(t, a.s.last[i]+1)
+	if upto <= from {
+		return nil
+	}
+	now := a.s.tr.Time(t)
+	st := a.statistics(i, from, upto, now)
+	st.Containers[0].Forecasts = a.forecasts(i, from, upto, now)
+	return st
+}
+
 func (a *agent) steps(d time.Duration) int { return int(d / a.s.tr.Step) }
 
 // current is the last sample as every statistic.

@@ -33,6 +33,10 @@ type Backend interface {
 	// every pod is bound or found unschedulable, and returns the node of
 	// every pod ("" while pending).
 	Schedule(ctx context.Context, retry []string) (map[string]string, error)
+	// ResizePods sets running pods' requests in place, as the controller
+	// does through the pods/resize subresource; the scheduler sees the new
+	// requests once ResizePods returns.
+	ResizePods(ctx context.Context, resizes []PodResize) error
 	// Stop stops the scheduler and deletes the run's pods, nodes,
 	// partitions and profiles.
 	Stop(ctx context.Context) error

@@ -419,6 +419,62 @@ func (b *ControlPlaneBackend) Schedule(ctx context.Context, retry []string) (map
 	return placements, err
 }
 
+// ResizePods implements Backend: the annotation, where new, by an
+// ordinary update, then the requests through the pods/resize subresource,
+// as the controller writes them. With no kubelet, no container status
+// reports other resources, so kube-scheduler counts the new requests at
+// once (it counts the larger of the spec and the status while a kubelet
+// actuates a resize). It returns once the scheduler's cache holds every
+// resized pod.
+func (b *ControlPlaneBackend) ResizePods(ctx context.Context, resizes []PodResize) error {
+	r := b.run
+	pods := b.cp.Kube.CoreV1().Pods(Namespace)
+	written := map[string]string{}
+	for _, rs := range resizes {
+		cur, err := pods.Get(ctx, rs.Pod.Name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("resizing pod %s: %w", rs.Pod.Name, err)
+		}
+		if rs.Annotate {
+			next := cur.DeepCopy()
+			if next.Annotations == nil {
+				next.Annotations = map[string]string{}
+			}
+			for k, v := range rs.Pod.Annotations {
+				next.Annotations[k] = v
+			}
+			if cur, err = pods.Update(ctx, next, metav1.UpdateOptions{}); err != nil {
+				return fmt.Errorf("annotating pod %s: %w", rs.Pod.Name, err)
+			}
+		}
+		next := cur.DeepCopy()
+		for i := range next.Spec.Containers {
+			for j := range rs.Pod.Spec.Containers {
+				if rs.Pod.Spec.Containers[j].Name == next.Spec.Containers[i].Name {
+					next.Spec.Containers[i].Resources.Requests = rs.Pod.Spec.Containers[j].Resources.Requests.DeepCopy()
+				}
+			}
+		}
+		updated, err := pods.UpdateResize(ctx, next.Name, next, metav1.UpdateOptions{})
+		if err != nil {
+			return fmt.Errorf("resizing pod %s: %w", rs.Pod.Name, err)
+		}
+		written[updated.Name] = updated.ResourceVersion
+	}
+	return b.wait(ctx, "the scheduler to see resized pods", func() (bool, error) {
+		for name, rv := range written {
+			p, err := r.podLister.Pods(Namespace).Get(name)
+			if err != nil || p.ResourceVersion != rv {
+				return false, nil //nolint:nilerr // not there yet
+			}
+			if c, err := r.sched.Cache.GetPod(p); err != nil || c.ResourceVersion != rv {
+				return false, nil //nolint:nilerr // not there yet
+			}
+		}
+		return true, nil
+	})
+}
+
 // PendingReasons implements Explainer: the message of each pending pod's
 // PodScheduled condition, as the scheduler last set it.
 func (b *ControlPlaneBackend) PendingReasons(ctx context.Context, names []string) map[string]string {

@@ -304,3 +304,36 @@ func padNaN(x []float64, n int) []float64 {
 	}
 	return out
 }
+
+// WriteCSV writes a trace in the generic CSV format that ReadCSV reads:
+// columns timestamp (RFC 3339), pod, cpu (cores, to a tenth of a
+// millicore), memory (bytes),
+// cpu_request, memory_request and class, one row per workload and sample,
+// gaps left out.
+func WriteCSV(w io.Writer, tr *Trace) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{ColTimestamp, ColPod, ColCPU, ColMemory, ColCPURequest, ColMemoryRequest, ColClass}); err != nil {
+		return err
+	}
+	row := make([]string, 7)
+	for i := range tr.Steps {
+		ts := tr.Time(i).UTC().Format(time.RFC3339)
+		for k := range tr.Pods {
+			p := &tr.Pods[k]
+			if i >= len(p.CPU) || i >= len(p.Memory) || math.IsNaN(p.CPU[i]) || math.IsNaN(p.Memory[i]) {
+				continue
+			}
+			row[0], row[1] = ts, p.Name
+			row[2] = strconv.FormatFloat(p.CPU[i]/1000, 'f', 4, 64)
+			row[3] = strconv.FormatFloat(math.Round(p.Memory[i]), 'f', 0, 64)
+			row[4] = strconv.FormatFloat(float64(p.CPURequest)/1000, 'f', -1, 64)
+			row[5] = strconv.FormatInt(p.MemoryRequest, 10)
+			row[6] = string(p.Class)
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -33,7 +34,10 @@ type Config struct {
 	Pools      []PoolSpec
 	Autoscaler AutoscalerOptions
 	Agent      AgentOptions
-	Policies   []Policy
+	// Resize tunes the controller's in-place resizing of running pods,
+	// for the policies that resize.
+	Resize   ResizeOptions
+	Policies []Policy
 	// RetryEvery is how often pending pods are retried (with fresh
 	// profiles) when nothing in the cluster changed; they are always
 	// retried after a change (a node added or removed, a pod gone).
@@ -168,6 +172,11 @@ type simPod struct {
 	arrived int
 	bound   int // step of the first binding, -1 before
 	node    int // index in nodes, -1 while pending
+	// pod is the pod as created, with its requests as last resized.
+	pod *v1.Pod
+	// migrated is set on the new pod of a workload whose previous pod was
+	// moved: while it is pending, the workload is down.
+	migrated bool
 }
 
 // runPolicy replays the trace under one policy.
@@ -188,6 +197,8 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 	}
 	retrySteps := max(1, int(math.Round(float64(retryEvery)/float64(tr.Step))))
 	lastRetry := start
+	resize := cfg.Resize.withDefaults()
+	resizeSteps := max(1, int(math.Round(float64(resize.Every)/float64(tr.Step))))
 
 	var clock atomic.Int64
 	clock.Store(tr.Time(start).Add(decisionDelay).UnixNano())
@@ -283,6 +294,45 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		return b.PublishProfiles(ctx, wps)
 	}
 
+	// admit creates workload i's next pod at step t, rightsized as the
+	// webhook would admit it, and schedules it.
+	admit := func(i, t int) (*simPod, error) {
+		pt := &tr.Pods[i]
+		pod := PodObject(pt, instances[i])
+		instances[i]++
+		out.OriginalCPU += pt.CPURequest
+		out.OriginalMemory += pt.MemoryRequest
+		if p.Rightsizing {
+			opts := rightsize.DefaultOptions(now())
+			if p.Resize {
+				opts = resize.admission(now())
+			}
+			d := rightsize.Decide(pod, &spec.TenantPolicy.Spec, ag.Status(i, t), opts)
+			if d.Changed {
+				if err := rightsize.Apply(pod, d); err != nil {
+					return nil, fmt.Errorf("rightsizing pod %s: %w", pod.Name, err)
+				}
+				out.Rightsized++
+			}
+		}
+		req := podRequests(pod)
+		out.RequestedCPU += req[0]
+		out.RequestedMemory += req[1]
+		sp := &simPod{tr: i, name: pod.Name, rank: annotations.Rank(pt.Class), req: req, arrived: t, bound: -1, node: -1, pod: pod}
+		all, live = append(all, sp), append(live, sp)
+		if err := b.CreatePod(ctx, pod); err != nil {
+			return nil, err
+		}
+		w := time.Now()
+		placements, err := b.Schedule(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		decisions = append(decisions, float64(time.Since(w).Microseconds())/1000)
+		apply(placements, t)
+		return sp, nil
+	}
+
 	for t := start; t < end; t++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -336,12 +386,37 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 				return nil, err
 			}
 		}
+		// The controller resizes running pods in place.
+		var migrated []*simPod
+		resized := 0
+		if p.Resize && t > start && (t-start)%resizeSteps == 0 {
+			var err error
+			if resized, migrated, err = resizePods(ctx, b, cfg, resize, ag, spec, nodes, live, t, now(), out); err != nil {
+				return nil, err
+			}
+			if len(migrated) > 0 {
+				var names []string
+				for _, sp := range migrated {
+					names = append(names, sp.name)
+				}
+				kept := live[:0]
+				for _, sp := range live {
+					if !slices.Contains(migrated, sp) {
+						kept = append(kept, sp)
+					}
+				}
+				live = kept
+				if err := b.DeletePods(ctx, names); err != nil {
+					return nil, err
+				}
+			}
+		}
 		// Pending pods are retried, with fresh profiles, after any change
 		// and every RetryEvery: retrying an unchanged cluster gives the
 		// same answer, up to the profiles' drift.
 		var pending []string
 		var pendingIdx []int
-		if len(add)+len(gone)+len(remove) > 0 || t-lastRetry >= retrySteps {
+		if len(add)+len(gone)+len(remove)+resized+len(migrated) > 0 || t-lastRetry >= retrySteps {
 			lastRetry = t
 			for _, sp := range live {
 				if sp.node < 0 {
@@ -360,38 +435,30 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 			}
 			apply(placements, t)
 		}
-		// Arrivals, one at a time in trace order, admitted as the webhook
-		// would admit them.
-		for _, i := range arrivals[t] {
-			pt := &tr.Pods[i]
-			pod := PodObject(pt, instances[i])
-			instances[i]++
-			out.OriginalCPU += pt.CPURequest
-			out.OriginalMemory += pt.MemoryRequest
-			if p.Rightsizing {
-				d := rightsize.Decide(pod, &spec.TenantPolicy.Spec, ag.Status(i, t), rightsize.DefaultOptions(now()))
-				if d.Changed {
-					if err := rightsize.Apply(pod, d); err != nil {
-						return nil, fmt.Errorf("rightsizing pod %s: %w", pod.Name, err)
-					}
-					out.Rightsized++
-				}
-			}
-			req := podRequests(pod)
-			out.RequestedCPU += req[0]
-			out.RequestedMemory += req[1]
-			sp := &simPod{tr: i, name: pod.Name, rank: annotations.Rank(pt.Class), req: req, arrived: t, bound: -1, node: -1}
-			all, live = append(all, sp), append(live, sp)
-			if err := b.CreatePod(ctx, pod); err != nil {
-				return nil, err
-			}
-			w := time.Now()
-			placements, err := b.Schedule(ctx, nil)
+		// A migrated pod's workload restarts as a new pod, admitted and
+		// scheduled anew.
+		var restarted []*simPod
+		var restarting []int
+		for _, old := range migrated {
+			restarting = append(restarting, old.tr)
+		}
+		if err := publish(t, restarting); err != nil {
+			return nil, err
+		}
+		for _, old := range migrated {
+			sp, err := admit(old.tr, t)
 			if err != nil {
 				return nil, err
 			}
-			decisions = append(decisions, float64(time.Since(w).Microseconds())/1000)
-			apply(placements, t)
+			sp.migrated = true
+			restarted = append(restarted, sp)
+		}
+		// Arrivals, one at a time in trace order, admitted as the webhook
+		// would admit them.
+		for _, i := range arrivals[t] {
+			if _, err := admit(i, t); err != nil {
+				return nil, err
+			}
 		}
 		// The autoscaler asks for nodes for what is still pending.
 		var waiting [][2]int64
@@ -477,6 +544,19 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		}
 		cumCost += row.CostPerHour * stepHours
 		row.Cost = cumCost
+		// A migration costs its workload the step of the restart, and
+		// every step its new pod waits for a node.
+		for _, sp := range restarted {
+			if sp.node >= 0 {
+				st.Violated[sp.rank]++
+			}
+		}
+		for _, sp := range live {
+			if sp.node < 0 && sp.migrated {
+				st.Intervals[sp.rank]++
+				st.Violated[sp.rank]++
+			}
+		}
 		total.add(&st)
 		cumViolations += st.Violated.Total()
 		row.Violations, row.Throttled, row.OOMKills = st.Violated, st.Throttled, st.OOMKills
@@ -520,6 +600,83 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 	out.ForecastFailures = ag.forecastFailures
 	out.Wall = time.Since(started)
 	return out, nil
+}
+
+// resizePods is the controller's visit of the running pods at step t:
+// rightsize.DecideResize on each bound pod with what the agent publishes
+// of its workload. Shrinks are applied first, then growths in pod order,
+// each if the node's allocatable still holds the requests of its pods (as
+// a kubelet admits a resize; it would defer one that does not fit);
+// a pod whose growth does not fit is returned for migration. The
+// resizes go to the backend in one call; it returns their number.
+func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, ag *agent, spec RunSpec,
+	nodes []*simNode, live []*simPod, t int, now time.Time, out *Outcome) (int, []*simPod, error) {
+	type change struct {
+		sp   *simPod
+		next *v1.Pod
+		req  [2]int64
+		rs   PodResize
+	}
+	var shrinks, grows []change
+	used := make([][2]int64, len(nodes))
+	for _, sp := range live {
+		if sp.node < 0 {
+			continue
+		}
+		used[sp.node][0] += sp.req[0]
+		used[sp.node][1] += sp.req[1]
+		d := rightsize.DecideResize(sp.pod, &spec.TenantPolicy.Spec, ag.ResizeStatus(sp.tr, t), o.decide(now))
+		if !d.Changed {
+			continue
+		}
+		_, annotated := sp.pod.Annotations[annotations.OriginalRequests]
+		next, err := rightsize.Resize(sp.pod, d)
+		if err != nil {
+			return 0, nil, fmt.Errorf("resizing pod %s: %w", sp.name, err)
+		}
+		c := change{sp: sp, next: next, req: podRequests(next), rs: PodResize{Pod: next, Annotate: !annotated}}
+		if d.Grows {
+			grows = append(grows, c)
+		} else {
+			shrinks = append(shrinks, c)
+		}
+	}
+	var apply []change
+	for _, c := range shrinks {
+		n := c.sp.node
+		used[n][0] += c.req[0] - c.sp.req[0]
+		used[n][1] += c.req[1] - c.sp.req[1]
+		apply = append(apply, c)
+		out.ResizesDown++
+	}
+	var migrate []*simPod
+	for _, c := range grows {
+		n := c.sp.node
+		ps := &cfg.Pools[nodes[n].pool]
+		cpu, mem := used[n][0]+c.req[0]-c.sp.req[0], used[n][1]+c.req[1]-c.sp.req[1]
+		if cpu > ps.CPU || mem > ps.Memory {
+			migrate = append(migrate, c.sp)
+			out.Migrations++
+			continue
+		}
+		used[n] = [2]int64{cpu, mem}
+		apply = append(apply, c)
+		out.ResizesUp++
+	}
+	if len(apply) == 0 {
+		return 0, migrate, nil
+	}
+	resizes := make([]PodResize, len(apply))
+	for k, c := range apply {
+		resizes[k] = c.rs
+	}
+	if err := b.ResizePods(ctx, resizes); err != nil {
+		return 0, nil, err
+	}
+	for _, c := range apply {
+		c.sp.pod, c.sp.req = c.next, c.req
+	}
+	return len(apply), migrate, nil
 }
 
 // podRequests is a pod's CPU (millicores) and memory (bytes) requests.

@@ -24,6 +24,7 @@ type firstFitBackend struct {
 	bound     map[string]string
 	published int
 	starts    int
+	resized   int
 }
 
 func (f *firstFitBackend) Start(_ context.Context, run RunSpec) error {
@@ -108,6 +109,18 @@ func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string
 		out[p.Name] = f.bound[p.Name]
 	}
 	return out, nil
+}
+
+func (f *firstFitBackend) ResizePods(_ context.Context, resizes []PodResize) error {
+	for _, rs := range resizes {
+		for i, p := range f.pods {
+			if p.Name == rs.Pod.Name {
+				f.pods[i] = rs.Pod.DeepCopy()
+			}
+		}
+	}
+	f.resized += len(resizes)
+	return nil
 }
 
 func (f *firstFitBackend) Stop(context.Context) error { return nil }

@@ -67,6 +67,11 @@ type Outcome struct {
 	// Predictions counts the Foresight plugin's predictions by source (and
 	// fallback): how often it used a forecast, a profile or requests.
 	Predictions map[string]int
+	// ResizesUp and ResizesDown count the controller's in-place resizes
+	// that raised (at least one request) and only lowered requests;
+	// Migrations the pods it moved because their node could not hold
+	// their growth (Policy.Resize).
+	ResizesUp, ResizesDown, Migrations int
 	// ForecastFailures counts workloads the agent could not fit a
 	// forecaster for.
 	ForecastFailures int
@@ -214,6 +219,20 @@ func (r *Result) WriteTable(w io.Writer) error {
 			fmt.Fprintln(w, n)
 		}
 	}
+	var resizes []string
+	for i := range r.Outcomes {
+		o := &r.Outcomes[i]
+		if o.Policy.Resize {
+			resizes = append(resizes, fmt.Sprintf("  %s: %d resizes raising requests, %d lowering them; %d pods migrated (their growth did not fit their node)",
+				o.Policy.Name, o.ResizesUp, o.ResizesDown, o.Migrations))
+		}
+	}
+	if len(resizes) > 0 {
+		fmt.Fprintln(w, "\nIn-place resizing by the controller:")
+		for _, n := range resizes {
+			fmt.Fprintln(w, n)
+		}
+	}
 	for i := range r.Outcomes {
 		o := &r.Outcomes[i]
 		if len(o.UnplacedReasons) == 0 {
@@ -251,7 +270,8 @@ func (r *Result) WriteSummaryCSV(w io.Writer) error {
 		head = append(head, "intervals_"+string(c), "violated_"+string(c), "violation_rate_"+string(c), "throttled_"+string(c), "oom_kills_"+string(c))
 	}
 	head = append(head, "pods", "unplaced", "pending_pod_hours", "latency_p50_min", "latency_p95_min", "latency_max_min",
-		"decision_p50_ms", "decision_p95_ms", "requested_cpu", "original_cpu", "requested_memory", "original_memory", "rightsized", "wall_seconds",
+		"decision_p50_ms", "decision_p95_ms", "requested_cpu", "original_cpu", "requested_memory", "original_memory", "rightsized",
+		"resizes_up", "resizes_down", "migrations", "wall_seconds",
 		"static_nodes", "static_node_hours", "sum_of_peaks_nodes", "sum_of_peaks_node_hours", "oracle_node_hours")
 	if err := cw.Write(head); err != nil {
 		return err
@@ -273,7 +293,8 @@ func (r *Result) WriteSummaryCSV(w io.Writer) error {
 		row = append(row, strconv.Itoa(o.Pods), strconv.Itoa(o.Unplaced), f(o.PendingPodHours), f(o.LatencyMinutes.P50), f(o.LatencyMinutes.P95), f(o.LatencyMinutes.Max),
 			f(o.DecisionMillis.P50), f(o.DecisionMillis.P95),
 			resource.NewMilliQuantity(o.RequestedCPU, resource.DecimalSI).String(), resource.NewMilliQuantity(o.OriginalCPU, resource.DecimalSI).String(),
-			strconv.FormatInt(o.RequestedMemory, 10), strconv.FormatInt(o.OriginalMemory, 10), strconv.Itoa(o.Rightsized), f(o.Wall.Seconds()),
+			strconv.FormatInt(o.RequestedMemory, 10), strconv.FormatInt(o.OriginalMemory, 10), strconv.Itoa(o.Rightsized),
+			strconv.Itoa(o.ResizesUp), strconv.Itoa(o.ResizesDown), strconv.Itoa(o.Migrations), f(o.Wall.Seconds()),
 			strconv.Itoa(b.StaticNodes), f(b.StaticNodeHours), strconv.Itoa(b.SumOfPeaksNodes), f(b.SumOfPeaksNodeHours), f(b.OracleNodeHours))
 		if err := cw.Write(row); err != nil {
 			return err

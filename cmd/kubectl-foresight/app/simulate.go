@@ -5,19 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/api/resource"
-
-	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/simulate"
 	"github.com/foresight-dev/foresight/test/framework"
+	"github.com/spf13/cobra"
 )
 
 func init() {
@@ -53,7 +50,8 @@ func newSimulateCommand() *cobra.Command {
 		Long: `simulate replays a workload trace in simulated time through kube-scheduler and Foresight's
 plugins, running on an etcd and kube-apiserver started in this process (no cluster needed), once
 per policy: kube-scheduler's default profile, bin-packing by requests (MostAllocated), a load-aware
-ablation that knows current usage only, Foresight without seasonality and Foresight in full.
+ablation that knows current usage only, Foresight without seasonality, Foresight in full, and
+Foresight with the controller resizing running pods in place every hour (rightsize.DecideResize).
 Every workload is one pod of its own Deployment: it arrives and leaves as the trace says, uses what
 the trace says, and a simulated node agent publishes its WorkloadProfile from the past only;
 Foresight's policies rightsize pods at admission with the webhook's decision (rightsize.Decide).
@@ -83,7 +81,7 @@ summary.csv and replay.png. See docs/simulate.md.`,
 	f.IntVar(&o.pods, "pods", 0, "replay only the first N workloads (0: all)")
 	f.Float64Var(&o.learnDays, "learn-days", 7, "days of history before the replay: the agent measures and the forecasters learn, nothing is scheduled")
 	f.Float64Var(&o.days, "days", 0, "days to replay after the history (0: to the end of the trace)")
-	f.StringSliceVar(&o.policies, "policies", simulate.PolicyNames, "policies to compare")
+	f.StringSliceVar(&o.policies, "policies", simulate.DefaultPolicyNames, "policies to compare (any of "+strings.Join(simulate.PolicyNames, ", ")+")")
 	f.StringVar(&o.outDir, "out", "", "directory to write timeseries.csv, summary.csv and replay.png into")
 	f.DurationVar(&o.step, "step", 5*time.Minute, "simulated time step (the trace is averaged onto it)")
 	f.StringVar(&o.nodeCPU, "node-cpu", "32", "CPU of every node")
@@ -137,7 +135,7 @@ func runSimulate(ctx context.Context, o *simulateOptions, out, errOut io.Writer)
 		// the etcd client's own logger, which klog's settings do not
 		// reach): keep its logs, and any crash, in a file.
 		path := filepath.Join(os.TempDir(), fmt.Sprintf("kubectl-foresight-simulate-%d.log", os.Getpid()))
-		if orig, restore, err := redirectStderr(path); err == nil {
+		if orig, restore, err := simulate.RedirectStderr(path); err == nil {
 			defer restore()
 			errOut = orig
 			fmt.Fprintf(errOut, "simulate: control plane logs go to %s\n", path)
@@ -222,60 +220,13 @@ func loadTrace(o *simulateOptions) (*simulate.Trace, error) {
 // simulateConfig turns the flags into a replay configuration, sizing the
 // pools the flags leave to it (docs/simulate.md).
 func simulateConfig(o *simulateOptions, tr *simulate.Trace, policies []simulate.Policy) (simulate.Config, error) {
-	cpuQ, err := resource.ParseQuantity(o.nodeCPU)
-	if err != nil {
-		return simulate.Config{}, fmt.Errorf("--node-cpu: %w", err)
-	}
-	memQ, err := resource.ParseQuantity(o.nodeMemory)
-	if err != nil {
-		return simulate.Config{}, fmt.Errorf("--node-memory: %w", err)
-	}
-	nodeCPU, nodeMem := cpuQ.MilliValue(), memQ.Value()
-	if nodeCPU <= 0 || nodeMem <= 0 {
-		return simulate.Config{}, errors.New("--node-cpu and --node-memory must be positive")
-	}
-	for _, p := range tr.Pods {
-		if p.CPURequest > nodeCPU || p.MemoryRequest > nodeMem {
-			return simulate.Config{}, fmt.Errorf("workload %s requests %dm CPU and %d bytes, more than a node (--node-cpu %s, --node-memory %s) holds",
-				p.Name, p.CPURequest, p.MemoryRequest, o.nodeCPU, o.nodeMemory)
-		}
-	}
-	start := int(math.Round(o.learnDays * 24 * float64(time.Hour) / float64(tr.Step)))
-	if start < 0 || start >= tr.Steps {
-		return simulate.Config{}, fmt.Errorf("--learn-days %g leaves nothing to replay in a trace of %.1f days", o.learnDays, float64(tr.Steps)*tr.Step.Hours()/24)
-	}
-	steps := 0
-	if o.days > 0 {
-		steps = int(math.Round(o.days * 24 * float64(time.Hour) / float64(tr.Step)))
-		if start+steps > tr.Steps {
-			return simulate.Config{}, fmt.Errorf("--learn-days %g and --days %g go past the trace's %.1f days", o.learnDays, o.days, float64(tr.Steps)*tr.Step.Hours()/24)
-		}
-	}
-	if err := tr.Normalize(); err != nil {
-		return simulate.Config{}, err
-	}
-	sizes := simulate.SuggestPools(tr, start, nodeCPU, nodeMem)
-	fixed, dedicated, maxVariable := sizes.Fixed, sizes.Dedicated, sizes.MaxVariable
-	if o.fixed >= 0 {
-		fixed = o.fixed
-	}
-	if o.dedicated >= 0 {
-		dedicated = o.dedicated
-	}
-	if o.maxVariable >= 0 {
-		maxVariable = o.maxVariable
-	}
-	pools := []simulate.PoolSpec{
-		{Name: "fixed", Tier: foresightv1alpha1.PoolTierFixed, Nodes: fixed, CPU: nodeCPU, Memory: nodeMem, PricePerNodeHour: o.priceFixed, MaxOvercommitPercent: o.maxOvercommit},
-		{Name: "dedicated", Tier: foresightv1alpha1.PoolTierDedicated, Nodes: dedicated, CPU: nodeCPU, Memory: nodeMem, PricePerNodeHour: o.priceDedicated, MaxOvercommitPercent: 100},
-		{Name: "variable", Tier: foresightv1alpha1.PoolTierVariable, Nodes: o.variable, MaxNodes: max(maxVariable, o.variable), CPU: nodeCPU, Memory: nodeMem, PricePerNodeHour: o.priceVariable, MaxOvercommitPercent: o.maxOvercommit},
-	}
-	return simulate.Config{
-		Trace: tr, Start: start, Steps: steps, Pools: pools, Policies: policies,
-		Autoscaler: simulate.AutoscalerOptions{
-			ProvisionSteps: max(1, int(math.Ceil(float64(o.provisionDelay)/float64(tr.Step)))), ScaleDownAfter: o.scaleDown,
-		},
+	setup := simulate.Setup{
+		LearnDays: o.learnDays, Days: o.days, NodeCPU: o.nodeCPU, NodeMemory: o.nodeMemory,
+		FixedNodes: o.fixed, DedicatedNodes: o.dedicated, VariableNodes: o.variable, MaxVariableNodes: o.maxVariable,
+		PriceFixed: o.priceFixed, PriceDedicated: o.priceDedicated, PriceVariable: o.priceVariable,
+		MaxOvercommitPercent: o.maxOvercommit, ProvisionDelay: o.provisionDelay, ScaleDownAfter: o.scaleDown,
 		Agent:      simulate.AgentOptions{ForecastModel: o.forecastModel, UnclippedForecasts: o.unclipped},
-		RetryEvery: o.retryEvery,
-	}, nil
+		RetryEvery: o.retryEvery, Policies: policies,
+	}
+	return setup.Config(tr)
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package app
+package simulate
 
 import (
 	"fmt"
@@ -9,12 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// redirectStderr sends what the process writes to its standard error (the
-// in-process etcd client and API server log there with their own loggers,
-// which klog's settings do not reach) to the file at path, and returns a
-// file on the original standard error for the command's own output, and a
-// function that puts the original back.
-func redirectStderr(path string) (*os.File, func(), error) {
+// RedirectStderr sends what the process writes to its standard error to
+// the file at path, and returns a file on the original standard error for
+// the command's own output, and a function that puts the original back.
+// It is for commands that replay on the in-process control plane
+// (test/framework): its etcd client and API server log to standard error
+// with their own loggers, which klog's settings do not reach.
+func RedirectStderr(path string) (*os.File, func(), error) {
 	saved, err := unix.Dup(int(os.Stderr.Fd()))
 	if err != nil {
 		return nil, nil, fmt.Errorf("duplicating stderr: %w", err)
