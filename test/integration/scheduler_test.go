@@ -309,6 +309,11 @@ func TestIntegrationShippedSchedulerConfigs(t *testing.T) {
 					t.Errorf("%s does not enable %s: %v", point, foresight.Name, pluginNames(set.Enabled))
 				}
 			}
+			// Foresight filters first (it refuses dedicated pools' nodes
+			// in one lookup).
+			if names := pluginNames(got.Filter.Enabled); len(names) == 0 || names[0] != foresight.Name {
+				t.Errorf("filter order %v, want %s first", names, foresight.Name)
+			}
 			// kube-scheduler's own filters stay on, so that placements are
 			// ones a kubelet admits.
 			for _, want := range []string{"NodeResourcesFit", "TaintToleration", "NodeAffinity", "NodeUnschedulable"} {

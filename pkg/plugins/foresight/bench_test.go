@@ -52,9 +52,24 @@ func BenchmarkFilterScore(b *testing.B) {
 		}
 	})
 	b.Run("Score", func(b *testing.B) {
+		// After Filter in the same cycle: Score reuses Filter's result.
 		b.ReportAllocs()
 		for range b.N {
 			if _, s := pl.Score(ctx, state, pod, ni); !s.IsSuccess() {
+				b.Fatal(s.AsError())
+			}
+		}
+	})
+	b.Run("ScoreWithoutFilter", func(b *testing.B) {
+		// The baseline: a cycle whose Filter did not run on this node.
+		cold := framework.NewCycleState()
+		if _, s := pl.PreFilter(ctx, cold, pod, nil); !s.IsSuccess() {
+			b.Fatal(s.AsError())
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if _, s := pl.Score(ctx, cold, pod, ni); !s.IsSuccess() {
 				b.Fatal(s.AsError())
 			}
 		}

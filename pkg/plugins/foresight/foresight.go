@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -54,10 +55,6 @@ const (
 // controller resizes partitions within it.
 const forecastHorizon = time.Hour
 
-// ReasonNodesExcluded is the reason of the event that tells an
-// unschedulable pod which nodes Foresight left out before filtering.
-const ReasonNodesExcluded = "ForesightNodesExcluded"
-
 // ReasonProfileStale is the reason of the event on a pod whose workload's
 // profile was too old to be used.
 const ReasonProfileStale = "ForesightProfileStale"
@@ -73,10 +70,10 @@ type Foresight struct {
 	// roomless are pods no node had room for, retried when a partition
 	// loses a member.
 	roomless *refusedPods
+	// cycles numbers the scheduling cycles PreFilter sees.
+	cycles   atomic.Uint64
 	cache    *partitionCache
 	writer   *partitionWriter
-	// eligible is the set of nodes non-critical pods may use.
-	eligible *eligibility
 	recorder events.EventRecorder
 	// now is the clock; tests set it.
 	now func() time.Time
@@ -156,7 +153,6 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		now:      time.Now,
 		recorder: h.EventRecorder(),
 	}
-	pl.eligible = &eligibility{nodes: nodeInformer.Lister(), pools: pl.pools}
 	pl.cache.entries.known = func() []string {
 		nodes, err := nodeInformer.Lister().List(labels.Everything())
 		if err != nil {
@@ -181,10 +177,10 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 	if _, err := nodeInformer.Informer().AddEventHandler(pl.nodeHandler()); err != nil {
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
-	rebuild := func(any) { pl.pools.rebuild(logger); pl.eligible.changed() }
+	rebuild := func(any) { pl.pools.rebuild(logger) }
 	if _, err := v1alpha1.ResourcePools().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    rebuild,
-		UpdateFunc: func(_, _ any) { pl.pools.rebuild(logger); pl.eligible.changed() },
+		UpdateFunc: func(_, _ any) { pl.pools.rebuild(logger) },
 		DeleteFunc: rebuild,
 	}); err != nil {
 		return nil, fmt.Errorf("watching ResourcePools: %w", err)
@@ -226,6 +222,9 @@ type podState struct {
 	// predictions at the class's confidence and at the higher targets of
 	// pools, few enough to search.
 	predictions []confidencePrediction
+	// cycle is unique to the scheduling cycle that computed the state:
+	// Score reuses what Filter found only within it.
+	cycle uint64
 }
 
 type confidencePrediction struct {
@@ -274,20 +273,18 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 		return nil, fwk.AsStatus(err)
 	}
 	pl.refused.remove(pod)
+	s.cycle = pl.cycles.Add(1)
 	state.Write(stateKey, s)
-	var res *fwk.PreFilterResult
-	if s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
-		// Nodes of dedicated pools and nodes in several pools are left out
-		// before any filter runs; PostFilter tells the pod about them.
-		if e := pl.eligible.forNonCritical(); e != nil && e.dedicated+e.conflict > 0 {
-			res = &fwk.PreFilterResult{NodeNames: e.names}
-		}
-	}
+	// No PreFilterResult, even for the nodes of dedicated pools, which
+	// Filter refuses to pods that are not critical: kube-scheduler
+	// iterates a result's node set in map order (no rotation, so pods
+	// scatter over the nodes) and sizes its search by the set (more nodes
+	// filtered and scored per pod than with every node).
 	if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 		logger.Info("Predicted pod's demand", "pod", klog.KObj(pod), "slaClass", s.spec.Class, "priority", s.spec.Priority,
 			"source", s.source, "fallback", s.fallback, "demand", s.predictions[0].prediction.Upper.String())
 	}
-	return res, nil
+	return nil, nil
 }
 
 // refusedError is an annotation the namespace's policy refuses.
@@ -422,7 +419,10 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
 	in := pl.fitInputFor(s, p, nodeInfo)
-	if res := fitOn(entry.view.Load(), &in); res.placement.Kind == placeNone {
+	view := entry.view.Load()
+	res := fitOn(view, &in)
+	entry.fit = fitMemo{cycle: s.cycle, view: view, pool: p, res: res}
+	if res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
 				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", pl.cache.describe(node.Name))
@@ -476,8 +476,15 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		return r, nil
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
-	in := pl.fitInputFor(s, p, nodeInfo)
-	res := fitOn(entry.view.Load(), &in)
+	confidence := p.confidenceFor(s.class.Confidence)
+	var res fitResult
+	view := entry.view.Load()
+	if m := &entry.fit; m.cycle == s.cycle && s.cycle != 0 && m.view == view && m.pool == p {
+		res = m.res // Filter's, on the same partitions
+	} else {
+		in := pl.fitInputFor(s, p, nodeInfo)
+		res = fitOn(view, &in)
+	}
 	r.Placement = res.placement.Kind.String()
 	if res.partition != nil {
 		r.Partition = res.partition.name
@@ -487,7 +494,7 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 	// them, after the placement, against its allocatable.
 	used := res.placement.Allocated.Add(allocatable.Sub(res.placement.Budget))
 	r.Utilization = utilizationScore(used[demand.CPU], allocatable[demand.CPU], used[demand.Memory], allocatable[demand.Memory])
-	r.Risk = riskScore(res.pExceed, in.confidence)
+	r.Risk = riskScore(res.pExceed, confidence)
 	r.Confidence = confidenceScore(sourceConfidence(s.source), overcommitUsed(res.originalAfter, allocatable, res.originalLimit))
 	r.Score = weighted([2]int64{r.Cost, w.Cost}, [2]int64{r.Utilization, w.Utilization}, [2]int64{r.Risk, w.Risk}, [2]int64{r.Confidence, w.Confidence})
 	return r, nil
@@ -619,16 +626,8 @@ func (pl *Foresight) Unreserve(ctx context.Context, state fwk.CycleState, pod *v
 // retried as soon as a partition loses a member: the scheduler's own
 // pod-deletion event may reach the queue before this plugin's cache has
 // freed the room. It never nominates a node.
-func (pl *Foresight) PostFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+func (pl *Foresight) PostFilter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	pl.roomless.add(pod)
-	if s, err := readState(state); err == nil && s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
-		// PreFilter left these nodes out; kube-scheduler's message only
-		// says they "didn't satisfy plugin(s) [Foresight]".
-		if e := pl.eligible.forNonCritical(); e != nil && e.dedicated+e.conflict > 0 {
-			pl.recorder.Eventf(pod, nil, v1.EventTypeWarning, ReasonNodesExcluded, "Scheduling",
-				"%d node(s) left out: %d in ResourcePools dedicated to critical pods, %d selected by several ResourcePools", e.dedicated+e.conflict, e.dedicated, e.conflict)
-		}
-	}
 	return nil, fwk.NewStatus(fwk.Unschedulable)
 }
 

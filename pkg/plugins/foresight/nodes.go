@@ -13,6 +13,21 @@ import (
 type nodeEntry struct {
 	view atomic.Pointer[nodeView]
 	pool atomic.Pointer[poolMemo]
+	// fit is what Filter found for the pod of the current scheduling
+	// cycle, for Score to reuse. kube-scheduler filters a node in one
+	// goroutine and scores only after every Filter has returned, and runs
+	// one cycle at a time, so no lock is needed.
+	fit fitMemo
+}
+
+// fitMemo is Filter's result for one pod on one node.
+type fitMemo struct {
+	// cycle identifies the pod's scheduling cycle (podState.cycle), view
+	// and pool what the result was computed on.
+	cycle uint64
+	view  *nodeView
+	pool  *pool
+	res   fitResult
 }
 
 // poolMemo is the pool of one node object under one pool snapshot; a

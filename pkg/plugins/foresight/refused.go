@@ -52,6 +52,27 @@ func (r *refusedPods) take(namespace string) map[string]*v1.Pod {
 	return m
 }
 
+// takeIf returns and forgets the pods of a namespace that match.
+func (r *refusedPods) takeIf(namespace string, match func(*v1.Pod) bool) map[string]*v1.Pod {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out map[string]*v1.Pod
+	m := r.byKey[namespace]
+	for k, p := range m {
+		if match(p) {
+			if out == nil {
+				out = map[string]*v1.Pod{}
+			}
+			out[k] = p
+			delete(m, k)
+		}
+	}
+	if len(m) == 0 {
+		delete(r.byKey, namespace)
+	}
+	return out
+}
+
 // takeAll returns and forgets every pod.
 func (r *refusedPods) takeAll() map[string]*v1.Pod {
 	r.mu.Lock()

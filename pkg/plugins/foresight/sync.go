@@ -283,22 +283,33 @@ func (pl *Foresight) partitionHandler(logger klog.Logger) cache.ResourceEventHan
 	}
 }
 
-// profileHandler retries the pods of a namespace that had no room when
-// one of its workloads' profiles changes: they may be predicted smaller.
+// profileHandler retries the pods that had no room when their workload's
+// profile is created or its status changes: they may be predicted
+// smaller. Pods of other workloads stay where they are.
 func (pl *Foresight) profileHandler(logger klog.Logger) cache.ResourceEventHandler {
-	activate := func(obj any) {
-		wp, ok := obj.(*foresightv1alpha1.WorkloadProfile)
-		if !ok {
-			return
-		}
-		if pods := pl.roomless.take(wp.Namespace); len(pods) > 0 {
+	activate := func(wp *foresightv1alpha1.WorkloadProfile) {
+		pods := pl.roomless.takeIf(wp.Namespace, func(p *v1.Pod) bool {
+			w, ok := demand.WorkloadOf(p)
+			return ok && w.Kind == wp.Spec.Workload.Kind && w.Name == wp.Spec.Workload.Name
+		})
+		if len(pods) > 0 {
 			logger.V(4).Info("WorkloadProfile changed: retrying pods that had no room", "workloadProfile", klog.KObj(wp), "pods", len(pods))
 			pl.handle.Activate(logger, pods)
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    activate,
-		UpdateFunc: func(_, obj any) { activate(obj) },
+		AddFunc: func(obj any) {
+			if wp, ok := obj.(*foresightv1alpha1.WorkloadProfile); ok {
+				activate(wp)
+			}
+		},
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*foresightv1alpha1.WorkloadProfile)
+			n, ok2 := newObj.(*foresightv1alpha1.WorkloadProfile)
+			if ok1 && ok2 && !equality.Semantic.DeepEqual(o.Status, n.Status) {
+				activate(n)
+			}
+		},
 	}
 }
 
@@ -340,20 +351,10 @@ func (pl *Foresight) removed(logger klog.Logger, partition string) {
 	pl.roomFreed(logger)
 }
 
-// nodeHandler drops the partitions of deleted nodes and notes node
-// changes that may change which pool a node is in.
+// nodeHandler drops the partitions of deleted nodes.
 func (pl *Foresight) nodeHandler() cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(any) { pl.eligible.changed() },
-		UpdateFunc: func(oldObj, newObj any) {
-			o, ok1 := oldObj.(*v1.Node)
-			n, ok2 := newObj.(*v1.Node)
-			if !ok1 || !ok2 || !labels.Equals(o.Labels, n.Labels) {
-				pl.eligible.changed()
-			}
-		},
 		DeleteFunc: func(obj any) {
-			pl.eligible.changed()
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = tomb.Obj
 			}
