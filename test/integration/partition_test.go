@@ -178,6 +178,35 @@ func waitConsistent(ctx context.Context, t *testing.T, cp *framework.ControlPlan
 // members are the bound pods, sizes are the joint prediction (smaller than
 // the sum of the members' uppers when their spreads pool), and partitions
 // shrink and disappear as pods go.
+// waitPartitionStatus waits until every Partition's status counts the
+// members of its spec's generation and shows a predicted joint demand
+// within its size.
+func waitPartitionStatus(ctx context.Context, t *testing.T, cp *framework.ControlPlane) {
+	t.Helper()
+	var problems []string
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		list, err := cp.Foresight.ForesightV1alpha1().Partitions().List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		problems = problems[:0]
+		for _, p := range list.Items {
+			predicted, size := demand.FromResourceVector(p.Status.PredictedUsage), demand.FromResourceVector(p.Spec.Size)
+			switch {
+			case int(p.Status.MemberCount) != len(p.Spec.Members) || p.Status.ObservedGeneration != p.Generation:
+				problems = append(problems, fmt.Sprintf("%s: status counts %d members of generation %d, spec has %d at generation %d",
+					p.Name, p.Status.MemberCount, p.Status.ObservedGeneration, len(p.Spec.Members), p.Generation))
+			case predicted[demand.CPU] <= 0 || !predicted.FitsIn(size):
+				problems = append(problems, fmt.Sprintf("%s: predicted usage %s, size %s", p.Name, predicted, size))
+			}
+		}
+		return len(list.Items) > 0 && len(problems) == 0, nil
+	})
+	if err != nil {
+		t.Fatalf("Waiting for Partition statuses: %v: %v", err, problems)
+	}
+}
+
 func TestIntegrationPartitionsFollowPredictions(t *testing.T) {
 	cp, ctx := startCluster(t)
 	if _, err := cp.StartScheduler(ctx, t, "foresight-scheduler.yaml"); err != nil {
@@ -215,6 +244,7 @@ func TestIntegrationPartitionsFollowPredictions(t *testing.T) {
 	}
 	assertRequestsFit(ctx, t, cp)
 	s := waitConsistent(ctx, t, cp, false)
+	waitPartitionStatus(ctx, t, cp)
 
 	for _, p := range s.partitions {
 		n := float64(len(p.Spec.Members))

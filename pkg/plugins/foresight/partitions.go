@@ -533,6 +533,18 @@ func (c *partitionCache) spec(name string) (foresightv1alpha1.PartitionSpec, uin
 	return s, p.version, true
 }
 
+// jointOf returns a partition's joint demand; false when the cache no
+// longer has it.
+func (c *partitionCache) jointOf(name string) (demand.Vector, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p, ok := c.byName[name]
+	if !ok {
+		return demand.Vector{}, false
+	}
+	return p.joint, true
+}
+
 // load adds a Partition object read from the API that the cache does not
 // hold yet (at start, or created by another writer). Its members count
 // with their recorded prediction and no spread until the pods are seen.

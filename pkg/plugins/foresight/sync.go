@@ -45,6 +45,9 @@ type partitionWriter struct {
 	// so that a state already written is not written again.
 	persisted sync.Map // name → uint64
 	queue     workqueue.TypedRateLimitingInterface[string]
+	// statuses are the partitions whose status (member count, predicted
+	// joint demand) is to be written.
+	statuses workqueue.TypedRateLimitingInterface[string]
 	// locks serialise the writes of one partition, so that a write never
 	// carries an older cache state than the write before it.
 	locks sync.Map // name → *sync.Mutex
@@ -58,8 +61,16 @@ func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterf
 		cache: c, client: client, objects: objects, nodes: nodes,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "foresight_partitions"}),
+		statuses: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "foresight_partition_statuses"}),
 	}
 }
+
+// statusDelay is how long a partition's status write waits for more
+// changes. The status is for people (kubectl's Members column) and the
+// controller, not for scheduling, so it may lag: a partition filled by a
+// burst of pods gets one status write, not one per spec write.
+const statusDelay = 5 * time.Second
 
 // writeDelay is how long a partition's write waits for more changes: a
 // partition being filled gets one write per writeDelay, not one per pod
@@ -83,29 +94,71 @@ func (w *partitionWriter) run(ctx context.Context) {
 	go func() {
 		<-ctx.Done()
 		w.queue.ShutDown()
+		w.statuses.ShutDown()
 	}()
 	var wg sync.WaitGroup
 	for range writers {
-		wg.Go(func() { w.work(ctx) })
+		wg.Go(func() { w.work(ctx, w.queue, w.sync, "Writing Partition") })
 	}
+	wg.Go(func() { w.work(ctx, w.statuses, w.syncStatus, "Writing Partition status") })
 	wg.Wait()
 }
 
-func (w *partitionWriter) work(ctx context.Context) {
+func (w *partitionWriter) work(ctx context.Context, queue workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error, what string) {
 	logger := klog.FromContext(ctx)
 	for {
-		name, shutdown := w.queue.Get()
+		name, shutdown := queue.Get()
 		if shutdown {
 			return
 		}
-		if err := w.sync(ctx, name); err != nil {
-			logger.Error(err, "Writing Partition; will retry", "partition", name)
-			w.queue.AddRateLimited(name)
+		if err := sync(ctx, name); err != nil {
+			logger.Error(err, what+"; will retry", "partition", name)
+			queue.AddRateLimited(name)
 		} else {
-			w.queue.Forget(name)
+			queue.Forget(name)
 		}
-		w.queue.Done(name)
+		queue.Done(name)
 	}
+}
+
+// syncStatus writes the part of a Partition's status the scheduler owns:
+// the member count and generation of the spec in the API, and the
+// members' predicted joint demand. The rest (observed usage, conditions)
+// is the controller's and left as it is.
+func (w *partitionWriter) syncStatus(ctx context.Context, name string) error {
+	l := w.lock(name)
+	l.Lock()
+	defer l.Unlock()
+	first := true
+	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur, err := w.current(ctx, name, first)
+		first = false
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		joint, ok := w.cache.jointOf(name)
+		if !ok {
+			return nil // going away
+		}
+		want := cur.Status.DeepCopy()
+		want.MemberCount = int32(len(cur.Spec.Members))
+		want.ObservedGeneration = cur.Generation
+		want.PredictedUsage = joint.ResourceVector()
+		if equality.Semantic.DeepEqual(&cur.Status, want) {
+			return nil
+		}
+		obj := cur.DeepCopy()
+		obj.Status = *want
+		updated, err := w.client.UpdateStatus(ctx, obj, metav1.UpdateOptions{})
+		countWrite("status", err)
+		if err == nil {
+			w.rv.Store(name, updated.ResourceVersion)
+		}
+		return err
+	})
 }
 
 func (w *partitionWriter) lock(name string) *sync.Mutex {
@@ -155,6 +208,7 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 			if err == nil {
 				w.persisted.Store(name, version)
 				w.rv.Store(name, created.ResourceVersion)
+				w.statuses.AddAfter(name, statusDelay)
 			}
 			return err
 		case err != nil:
@@ -188,6 +242,7 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 			if err == nil {
 				w.persisted.Store(name, version)
 				w.rv.Store(name, updated.ResourceVersion)
+				w.statuses.AddAfter(name, statusDelay)
 			}
 			return err
 		}
