@@ -94,14 +94,23 @@ type Config struct {
 
 type tracked struct {
 	c        discovery.Container
+	key      string
 	reader   *cgroups.Reader
 	cgroupID uint64
 	prev     cgroups.Sample
 	prevNet  uint64
 	prevBlk  uint64
 	havePrev bool
-	prof     *profile.Profile
-	last     [profile.NumResources]float64
+	// prof is the container's profile; shared when the container is its
+	// pod's only one, prof is then the pod's profile (a pod of one
+	// container has the same samples as its container: one profile serves
+	// both, half the memory and disk).
+	prof   *profile.Profile
+	shared bool
+	last   [profile.NumResources]float64
+	// fresh is true when last is a sample of the current tick, not yet
+	// added to the profile.
+	fresh bool
 	// sched holds the cgroup's scheduler counters once the task iterator
 	// has charged any of its tasks (haveSched).
 	sched     SchedCounters
@@ -132,9 +141,10 @@ type Agent struct {
 	lastWalk  time.Time
 	// lastSched is when the scheduler counters were last read.
 	lastSched time.Time
-	// Scratch maps of Tick, kept to spare allocations.
+	// Scratch maps of Tick, kept to spare allocations: livePods counts the
+	// live containers of each pod.
 	podTicks map[string]podTick
-	livePods map[string]bool
+	livePods map[string]int
 }
 
 // Stats are the agent's own counters.
@@ -215,7 +225,7 @@ func (a *Agent) Tick(ctx context.Context) error {
 	defer a.mu.Unlock()
 	a.stats.Ticks++
 	if a.podTicks == nil {
-		a.podTicks, a.livePods = map[string]podTick{}, map[string]bool{}
+		a.podTicks, a.livePods = map[string]podTick{}, map[string]int{}
 	}
 	podTicks := a.podTicks
 	clear(podTicks)
@@ -235,17 +245,13 @@ func (a *Agent) Tick(ctx context.Context) error {
 				logger.V(2).Info("Opening cgroup failed", "path", c.Path, "err", err)
 				continue
 			}
-			t = &tracked{c: c, reader: r}
+			// Its profile is chosen below, once the pod's containers are
+			// known.
+			t = &tracked{c: c, key: key, reader: r}
 			if v2 := a.cfg.Layout.V2Root(); v2 != "" {
 				if id, err := cgroupID(filepath.Join(v2, c.Path)); err == nil {
 					t.cgroupID = id
 				}
-			}
-			if p, ok := a.loaded[key]; ok {
-				t.prof = p
-				delete(a.loaded, key)
-			} else {
-				t.prof = profile.New(key)
 			}
 			a.ctrs[key] = t
 			logger.V(4).Info("Container appeared", "pod", c.PodUID, "container", c.ID)
@@ -276,8 +282,7 @@ func (a *Agent) Tick(ctx context.Context) error {
 			if dt > 0 && b >= t.prevBlk {
 				v[profile.DiskIO] = float64(b-t.prevBlk) / dt
 			}
-			t.prof.Add(s.Time, v)
-			t.last = v
+			t.last, t.fresh = v, true
 			pt := podTicks[c.PodUID]
 			for i := range v {
 				pt.sum[i] += v[i]
@@ -289,7 +294,9 @@ func (a *Agent) Tick(ctx context.Context) error {
 	}
 	for key, t := range a.ctrs {
 		if t.seen != a.stats.Ticks {
-			gone = append(gone, key)
+			if !t.shared {
+				gone = append(gone, key)
+			}
 			if a.cfg.BPF != nil && t.cgroupID != 0 {
 				a.cfg.BPF.Forget(t.cgroupID)
 			}
@@ -301,24 +308,23 @@ func (a *Agent) Tick(ctx context.Context) error {
 	livePods := a.livePods
 	clear(livePods)
 	for _, t := range a.ctrs {
-		livePods[t.c.PodUID] = true
+		livePods[t.c.PodUID]++
+	}
+	gone = a.assignProfiles(gone)
+	for _, t := range a.ctrs {
+		if t.fresh {
+			t.prof.Add(t.prev.Time, t.last)
+			t.fresh = false
+		}
 	}
 	for uid, pt := range podTicks {
-		key := podKeyPrefix + uid
-		p := a.pods[key]
-		if p == nil {
-			if p = a.loaded[key]; p != nil {
-				delete(a.loaded, key)
-			} else {
-				p = profile.New(key)
-				p.PodUID = uid
-			}
-			a.pods[key] = p
+		if livePods[uid] == 1 {
+			continue // the pod's profile is its container's, fed above
 		}
-		p.Add(pt.time, pt.sum)
+		a.pods[podKeyPrefix+uid].Add(pt.time, pt.sum)
 	}
 	for key := range a.pods {
-		if !livePods[strings.TrimPrefix(key, podKeyPrefix)] {
+		if livePods[strings.TrimPrefix(key, podKeyPrefix)] == 0 {
 			gone = append(gone, key)
 			delete(a.pods, key)
 		}
@@ -328,7 +334,7 @@ func (a *Agent) Tick(ctx context.Context) error {
 	// was down.
 	if a.stats.Ticks == 1 {
 		for key := range a.loaded {
-			if strings.HasPrefix(key, podKeyPrefix) && livePods[strings.TrimPrefix(key, podKeyPrefix)] {
+			if strings.HasPrefix(key, podKeyPrefix) && livePods[strings.TrimPrefix(key, podKeyPrefix)] > 0 {
 				continue
 			}
 			gone = append(gone, key)
@@ -345,6 +351,50 @@ func (a *Agent) Tick(ctx context.Context) error {
 	return nil
 }
 
+// assignProfiles gives every live pod a profile (restored or new) and
+// every live container its profile: its pod's when it is the pod's only
+// container, its own otherwise. A container that becomes one of several
+// keeps a copy of the history it shared; one left alone in its pod drops
+// its own profile (its samples are in the pod's) and shares the pod's. It
+// returns gone with the keys of the dropped profiles appended.
+func (a *Agent) assignProfiles(gone []string) []string {
+	for _, t := range a.ctrs {
+		uid := t.c.PodUID
+		key := podKeyPrefix + uid
+		pp := a.pods[key]
+		if pp == nil {
+			if pp = a.loaded[key]; pp != nil {
+				delete(a.loaded, key)
+			} else {
+				pp = profile.New(key)
+				pp.PodUID = uid
+			}
+			a.pods[key] = pp
+		}
+		switch {
+		case a.livePods[uid] == 1 && !t.shared:
+			if t.prof != nil {
+				gone = append(gone, t.key)
+			}
+			if _, ok := a.loaded[t.key]; ok {
+				delete(a.loaded, t.key)
+				gone = append(gone, t.key)
+			}
+			t.prof, t.shared = pp, true
+		case a.livePods[uid] > 1 && t.shared:
+			t.prof, t.shared = pp.Clone(t.key), false
+		case t.prof == nil:
+			if p, ok := a.loaded[t.key]; ok {
+				t.prof = p
+				delete(a.loaded, t.key)
+			} else {
+				t.prof = profile.New(t.key)
+			}
+		}
+	}
+	return gone
+}
+
 // Flush writes every live profile to the store.
 func (a *Agent) Flush() error {
 	if a.cfg.Store == nil {
@@ -353,7 +403,9 @@ func (a *Agent) Flush() error {
 	a.mu.Lock()
 	ps := make([]*profile.Profile, 0, len(a.ctrs)+len(a.pods))
 	for _, t := range a.ctrs {
-		ps = append(ps, t.prof)
+		if !t.shared {
+			ps = append(ps, t.prof)
+		}
 	}
 	for _, p := range a.pods {
 		ps = append(ps, p)

@@ -63,11 +63,13 @@ func rssMiB() float64 {
 // BenchmarkKernelAgent measures one sampling round (discovery, cgroup
 // reads, eBPF map reads including one run of the scheduler task iterator,
 // profile updates) over n simulated containers: real cgroups in the
-// kubelet layout, one container per pod (the worst case: a pod profile
-// per container). At a 1 s interval, the CPU time of one round is the
-// agent's CPU share of one core. It also reports the Go heap in use and
-// the process's resident set once every container and pod profile holds
-// a day or five weeks (the bound) of history.
+// kubelet layout, one container per pod (the pod shares its container's
+// profile), and at 100 containers also two per pod (the worst case since
+// then: a pod profile beside every two container profiles). At a 1 s
+// interval, the CPU time of one round is the agent's CPU share of one
+// core. It also reports the Go heap in use and the process's resident set
+// once every container and pod profile holds a day or five weeks (the
+// bound) of history.
 func BenchmarkKernelAgent(b *testing.B) {
 	ages := []struct {
 		name string
@@ -75,20 +77,22 @@ func BenchmarkKernelAgent(b *testing.B) {
 	}{{"1d", 24 * time.Hour}, {"5w", profile.LongHistory}}
 	for _, n := range []int{100, 250} {
 		for _, age := range ages {
-			b.Run(fmt.Sprintf("containers=%d/age=%s", n, age.name), func(b *testing.B) { benchAgent(b, n, age.d) })
+			b.Run(fmt.Sprintf("containers=%d/age=%s", n, age.name), func(b *testing.B) { benchAgent(b, n, 1, age.d) })
 		}
 	}
+	b.Run("containers=100/per-pod=2/age=5w", func(b *testing.B) { benchAgent(b, 100, 2, profile.LongHistory) })
 }
 
-func benchAgent(b *testing.B, n int, age time.Duration) {
+func benchAgent(b *testing.B, n, perPod int, age time.Duration) {
 	_, ctx := ktesting.NewTestContext(b)
 	tr := cgtest.NewTree(b)
 	for i := 0; i < n; i++ {
-		uid := fmt.Sprintf("%08x-0000-0000-0000-%012x", i, i)
+		pod := i / perPod
+		uid := fmt.Sprintf("%08x-0000-0000-0000-%012x", pod, pod)
 		id := fmt.Sprintf("%064x", i)
-		qos := []string{"", "burstable", "besteffort"}[i%3]
+		qos := []string{"", "burstable", "besteffort"}[pod%3]
 		var rel string
-		if i%2 == 0 {
+		if pod%2 == 0 {
 			slice := "kubepods.slice/kubepods-pod" + strings.ReplaceAll(uid, "-", "_") + ".slice"
 			if qos != "" {
 				slice = "kubepods.slice/kubepods-" + qos + ".slice/kubepods-" + qos + "-pod" + strings.ReplaceAll(uid, "-", "_") + ".slice"
@@ -115,17 +119,28 @@ func benchAgent(b *testing.B, n int, age time.Duration) {
 			b.Fatal(err)
 		}
 	}
-	if got := len(a.Containers()); got != n || len(a.pods) != n {
-		b.Fatalf("Agent has %d containers and %d pods, want %d of each", got, len(a.pods), n)
+	if got := len(a.Containers()); got != n || len(a.pods) != n/perPod {
+		b.Fatalf("Agent has %d containers and %d pods, want %d and %d", got, len(a.pods), n, n/perPod)
 	}
-	// The history of containers (and pods) of that age.
+	// The history of containers and pods of that age, once per profile (a
+	// pod of one container shares its container's).
 	now := time.Now().Add(-time.Minute)
 	seed := uint64(0)
+	filled := map[*profile.Profile]bool{}
 	for _, t := range a.ctrs {
-		seed++
-		fillProfile(t.prof, now, age, seed)
+		filled[t.prof] = false
 	}
 	for _, p := range a.pods {
+		filled[p] = false
+	}
+	want := n + n/perPod
+	if perPod == 1 {
+		want = n
+	}
+	if len(filled) != want {
+		b.Fatalf("Agent has %d profiles for %d containers in pods of %d", len(filled), n, perPod)
+	}
+	for p := range filled {
 		seed++
 		fillProfile(p, now, age, seed)
 	}
@@ -162,4 +177,5 @@ func benchAgent(b *testing.B, n int, age time.Duration) {
 	b.ReportMetric(100*cpu.Seconds()/float64(b.N), "%core@1s")
 	b.ReportMetric(heap, "heap-MiB")
 	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(float64(len(filled)), "profiles")
 }

@@ -90,8 +90,10 @@ var resourceNames = [profile.NumResources]foresightv1alpha1.ResourceName{
 // Forecaster keeps the latest short-term forecast of every pod, refitted
 // at its own cadence (not every sample nor every publish) by Refresh and
 // read by Agent.Status. Each refit fits pkg/forecast's seasonal-naive
-// model with conformal intervals on the pod's 5-minute history and throws
-// the model away, so that no model state stays in memory between refits.
+// model with conformal intervals on two weeks of the pod's history at
+// 5-minute steps (Profile.Series: the older week from hourly means) and
+// throws the model away, so that no model state stays in memory between
+// refits.
 type Forecaster struct {
 	// Every is the refit cadence (DefaultForecastEvery when 0).
 	Every time.Duration
@@ -137,9 +139,14 @@ func (f *Forecaster) Refresh(ctx context.Context, a *Agent, now time.Time) int {
 		j := job{key: key, series: make([]forecast.Series, len(forecastResources))}
 		r := &p.Rings[profile.LongRing]
 		// Up to the last finished slot: the newest one is still filling.
+		// The newest week comes from the 5-minute ring, the week before
+		// it from the hour ring (each hour's mean over its twelve steps):
+		// the model's recent values and calibration come from the week,
+		// the older one serves period detection (a weekly rhythm needs
+		// two weeks).
 		end := time.Unix(0, r.Head*int64(r.Resolution)).Add(-time.Nanosecond)
 		for i, res := range forecastResources {
-			xs, start := r.Series(end, ForecastHistory, res)
+			xs, start := p.Series(end, ForecastHistory, profile.LongRing, res)
 			// Slots before the pod's first sample are not gaps.
 			lead := 0
 			for lead < len(xs) && math.IsNaN(xs[lead]) {

@@ -33,7 +33,8 @@ func TestRunFlushesOnStop(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "profiles.db")
-	key := "1b4e28ba-2fa1-11d2-883f-0016d3cca427/4c1a0b2e9d8f7a6b5c4d3e2f1a0b"
+	// The pod has one container: its profile is stored under the pod's key.
+	key := "pod/1b4e28ba-2fa1-11d2-883f-0016d3cca427"
 	var samples int64
 	for run := 0; run < 2; run++ {
 		_, ctx := ktesting.NewTestContext(t)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"k8s.io/klog/v2/ktesting"
 
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/forecast"
 	"github.com/foresight-dev/foresight/pkg/profiler/discovery"
 	"github.com/foresight-dev/foresight/pkg/profiler/profile"
 )
@@ -178,5 +180,29 @@ func TestPodExtras(t *testing.T) {
 	fc.Refresh(ctx, a, now.Add(2*time.Hour))
 	if got := fc.get(p.Key); got != nil {
 		t.Errorf("Forecast of a gone pod kept: %v", got)
+	}
+}
+
+// TestForecastHistoryKeepsTheWeek checks the two weeks the forecaster fits
+// on, a week at 5 minutes and the week before it from hourly means: the
+// weekday rhythm of rhythmicProfile is still found weekly (2,016 steps)
+// by pkg/forecast's period detection, as in the rhythm sampled at 5 minutes.
+func TestForecastHistoryKeepsTheWeek(t *testing.T) {
+	p, now := rhythmicProfile(podKeyPrefix + "u1")
+	end := now.Add(-5*time.Minute - time.Nanosecond) // the last finished slot
+	xs, start := p.Series(end, ForecastHistory, profile.LongRing, profile.CPU)
+	ref := make([]float64, len(xs))
+	for i := range ref {
+		ref[i] = 2 * weekdayOffice(start.Add(time.Duration(i)*5*time.Minute))
+	}
+	const week = 2016
+	for name, x := range map[string][]float64{"agent": xs, "reference": ref} {
+		periods, err := forecast.DetectPeriods(forecast.Series{Start: start, Step: 5 * time.Minute, Values: x}, forecast.PeriodOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(x) != 2*week || !slices.Contains(periods, week) {
+			t.Errorf("%s: periods %v in %d steps, want the week (%d) in %d", name, periods, len(x), week, 2*week)
+		}
 	}
 }

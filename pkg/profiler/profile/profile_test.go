@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 var t0 = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
@@ -126,5 +128,145 @@ func TestProfileSummary(t *testing.T) {
 	// lower quartile is 1.
 	if q25 := p.Histograms[CPU].Quantile(0.25); math.Abs(q25-1)/1 > 0.025 || math.Abs(s.P90-3)/3 > 0.025 {
 		t.Errorf("p25 %v p90 %v, want 1 and 3", q25, s.P90)
+	}
+}
+
+// oldRings is the layout of profiles before the hour ring: 5-minute slots
+// for five weeks.
+func oldRings() []Ring {
+	return []Ring{NewRing(10*time.Second, time.Hour), NewRing(time.Minute, 24*time.Hour), NewRing(5*time.Minute, LongHistory)}
+}
+
+// hourly feeds p a sample every 5 minutes for n hours from t0: in hour h,
+// step k (0..11) of CPU is (h%5+1)·(k+1), so that the hour's mean is
+// (h%5+1)·6.5 and its maximum (h%5+1)·12. It returns the last sample's
+// time.
+func hourly(p *Profile, n int) time.Time {
+	var at time.Time
+	for h := range n {
+		for k := range 12 {
+			at = t0.Add(time.Duration(h)*time.Hour + time.Duration(k)*5*time.Minute)
+			p.Add(at, [NumResources]float64{CPU: float64((h%5 + 1) * (k + 1)), Memory: 1 << 30})
+		}
+	}
+	return at
+}
+
+// TestConform lays out a profile of the earlier format (five weeks at 5
+// minutes, plus a day more) as today's: the 10-second, 1-minute and the
+// newest week of 5-minute slots are carried over unchanged, and every hour
+// of the five weeks has the mean and maximum of its twelve 5-minute slots.
+func TestConform(t *testing.T) {
+	p := New("pod/c")
+	p.Rings = oldRings()
+	last := hourly(p, 6*7*24) // six weeks: the oldest is beyond the old ring too
+	old := p.Clone(p.Key)
+	if !p.Conform() {
+		t.Fatal("Conform left the old layout")
+	}
+	if p.Conform() {
+		t.Error("Conform changed a profile already laid out as DefaultRings")
+	}
+	want := DefaultRings()
+	if len(p.Rings) != len(want) {
+		t.Fatalf("%d rings, want %d", len(p.Rings), len(want))
+	}
+	for i := range want {
+		if p.Rings[i].Resolution != want[i].Resolution || p.Rings[i].Slots != want[i].Slots {
+			t.Fatalf("Ring %d: %v × %d, want %v × %d", i, p.Rings[i].Resolution, p.Rings[i].Slots, want[i].Resolution, want[i].Slots)
+		}
+	}
+	// The finer rings and the newest week: the same slots.
+	for i := range HourRing {
+		span := p.Rings[i].Span()
+		if diff := cmp.Diff(old.Rings[i].Window(last, span), p.Rings[i].Window(last, span)); diff != "" {
+			t.Errorf("Ring %v (-old +conformed):\n%s", p.Rings[i].Resolution, diff)
+		}
+	}
+	// Hours: 840 of them, each (h%5+1)·6.5 on average and (h%5+1)·12 at
+	// most; two roundings to 16-bit codes.
+	hours := p.Rings[HourRing].Window(last, LongHistory)
+	if len(hours) != 840 {
+		t.Fatalf("The hour ring holds %d hours, want 840", len(hours))
+	}
+	for _, sl := range hours {
+		h := int(sl.Start.Sub(t0) / time.Hour)
+		f := float64(h%5 + 1)
+		if !near(sl.Mean[CPU], f*6.5, 2*MaxCodeError) || !near(sl.Max[CPU], f*12, 2*MaxCodeError) || sl.Count != 12 {
+			t.Fatalf("Hour %d: mean %v, max %v of %d samples, want %v, %v of 12", h, sl.Mean[CPU], sl.Max[CPU], sl.Count, f*6.5, f*12)
+		}
+	}
+	// Everything else is kept.
+	p.Rings, old.Rings = nil, nil
+	if diff := cmp.Diff(old, p, cmp.AllowUnexported(fit{})); diff != "" {
+		t.Errorf("Conform changed more than the rings (-old +conformed):\n%s", diff)
+	}
+}
+
+// TestProfileSeries reads two weeks at 5-minute steps from a profile three
+// weeks old: the newest week from the 5-minute ring, the week before it
+// as hourly means repeated over each hour's twelve steps; and two weeks
+// from a profile two days old: empty steps before its first sample.
+func TestProfileSeries(t *testing.T) {
+	p := New("pod/c")
+	last := hourly(p, 3*7*24)
+	// Up to the last finished slot.
+	end := last.Add(-5 * time.Minute)
+	xs, start := p.Series(end, 2*WeekHistory, LongRing, CPU)
+	if want := end.Add(5*time.Minute - 2*WeekHistory); len(xs) != 4032 || !start.Equal(want) {
+		t.Fatalf("Series of %d steps from %v, want 4032 from %v", len(xs), start, want)
+	}
+	// The 5-minute ring's finished slots: at least the week before end.
+	week := p.Rings[LongRing].Slots - 1
+	if week < 2016 {
+		t.Fatalf("The 5-minute ring holds %d finished slots, under a week", week)
+	}
+	for i, x := range xs {
+		at := start.Add(time.Duration(i) * 5 * time.Minute)
+		h, k := int(at.Sub(t0)/time.Hour), int(at.Sub(t0)%time.Hour/(5*time.Minute))
+		want := float64((h%5 + 1) * (k + 1))
+		if i < len(xs)-week {
+			want = float64(h%5+1) * 6.5
+		}
+		if !near(x, want, MaxCodeError) {
+			t.Fatalf("Step %d (%v): %v, want %v", i, at, x, want)
+		}
+	}
+
+	young := New("pod/young")
+	last = hourly(young, 48)
+	xs, _ = young.Series(last, 2*WeekHistory, LongRing, CPU)
+	nan := 0
+	for nan < len(xs) && math.IsNaN(xs[nan]) {
+		nan++
+	}
+	if len(xs) != 4032 || nan != 4032-48*12 {
+		t.Errorf("Series of a 2-day-old profile: %d steps, %d empty first; want 4032, %d", len(xs), nan, 4032-48*12)
+	}
+}
+
+// TestClone checks that a clone is equal to its original and shares none
+// of its state.
+func TestClone(t *testing.T) {
+	p := New("pod/c")
+	last := hourly(p, 30)
+	p.Bursts[CPU].Sizes = []float64{1}
+	c := p.Clone("u/c")
+	if c.Key != "u/c" {
+		t.Errorf("Clone key %q", c.Key)
+	}
+	c.Key = p.Key
+	opts := cmp.Options{cmp.AllowUnexported(Ring{}, acc{}, fit{})}
+	if diff := cmp.Diff(p, c, opts); diff != "" {
+		t.Fatalf("Clone (-original +clone):\n%s", diff)
+	}
+	before := p.Clone(p.Key)
+	for k := range 12 {
+		c.Add(last.Add(time.Duration(k+1)*5*time.Minute), vec(1000))
+	}
+	c.Bursts[CPU].Sizes[0] = 2
+	c.Shapes.Daily.Seen[0]++
+	if diff := cmp.Diff(before, p, opts); diff != "" {
+		t.Errorf("Changing the clone changed the original (-before +after):\n%s", diff)
 	}
 }

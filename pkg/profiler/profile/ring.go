@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -111,6 +112,16 @@ type Ring struct {
 func NewRing(resolution, span time.Duration) Ring {
 	n := int(span / resolution)
 	return Ring{Resolution: resolution, Slots: n, chunks: make([][]Point, (n+ChunkSlots-1)/ChunkSlots)}
+}
+
+// clone returns a deep copy of the ring.
+func (r *Ring) clone() Ring {
+	c := *r
+	c.chunks = make([][]Point, len(r.chunks))
+	for i, ch := range r.chunks {
+		c.chunks[i] = slices.Clone(ch)
+	}
+	return c
 }
 
 // Span is the history the ring covers.

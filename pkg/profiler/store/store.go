@@ -13,11 +13,14 @@ import (
 )
 
 var (
-	// bucketProfiles holds profiles whose rings are 18-byte slots
-	// (profile.Ring's binary form).
-	bucketProfiles = []byte("profiles.v2")
-	// bucketLegacy holds profiles of agents before v2 (float32 slots, one
-	// week at 5 minutes); Open migrates them.
+	// bucketProfiles holds profiles laid out as profile.DefaultRings (a
+	// week at 5 minutes, five weeks at 1 hour), rings in their binary form
+	// (18-byte slots).
+	bucketProfiles = []byte("profiles.v3")
+	// bucketV2 holds profiles of agents before v3 (18-byte slots, five
+	// weeks at 5 minutes), bucketLegacy those of agents before v2 (float32
+	// slots, one week at 5 minutes); Open migrates both.
+	bucketV2     = []byte("profiles.v2")
 	bucketLegacy = []byte("profiles.v1")
 )
 
@@ -39,6 +42,9 @@ func Open(path string) (*Store, error) {
 			return err
 		}
 		if _, err := tx.CreateBucketIfNotExists(bucketOriginals); err != nil {
+			return err
+		}
+		if err := migrateV2(tx, b); err != nil {
 			return err
 		}
 		return migrate(tx, b)
@@ -82,8 +88,9 @@ func (s *Store) Delete(keys ...string) error {
 	})
 }
 
-// LoadAll reads every profile. A record that does not decode is reported
-// and skipped, not fatal.
+// LoadAll reads every profile, its rings laid out as profile.DefaultRings
+// (profile.Conform). A record that does not decode is reported and
+// skipped, not fatal.
 func (s *Store) LoadAll() (map[string]*profile.Profile, error) {
 	out := map[string]*profile.Profile{}
 	var bad []error
@@ -94,6 +101,7 @@ func (s *Store) LoadAll() (map[string]*profile.Profile, error) {
 				bad = append(bad, fmt.Errorf("profile %s: %w", k, err))
 				return nil
 			}
+			p.Conform()
 			out[string(k)] = p
 			return nil
 		})

@@ -3,9 +3,11 @@ package store
 import (
 	"bytes"
 	"encoding/gob"
+	"maps"
 	"math"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -120,11 +122,11 @@ func TestSizePerContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("One full profile: rings %d bytes in memory, record %d bytes, store file %d bytes", p.Bytes(), buf.Len(), n)
-	if want := 11880 * profile.PointSize; p.Bytes() != want {
+	if want := (360 + 1440 + 2028 + 840) * profile.PointSize; p.Bytes() != want {
 		t.Errorf("Rings take %d bytes, want %d", p.Bytes(), want)
 	}
-	if buf.Len() > 240<<10 {
-		t.Errorf("One profile record is %d bytes, over the documented 240 KiB", buf.Len())
+	if buf.Len() > 96<<10 {
+		t.Errorf("One profile record is %d bytes, over the documented 96 KiB", buf.Len())
 	}
 }
 
@@ -237,5 +239,69 @@ func TestOriginals(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"/a/cpu.max": "max 100000", "/b/memory.high": "max"}, got); diff != "" {
 		t.Errorf("Originals (-want +got):\n%s", diff)
+	}
+}
+
+// TestMigrateV2 writes a profile as the v2 store did (five weeks at 5
+// minutes) and expects Open to move it to the current bucket laid out as
+// profile.DefaultRings, as profile.Conform lays it out in memory.
+func TestMigrateV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := profile.New("pod-a/c1")
+	p.Rings = []profile.Ring{profile.NewRing(10*time.Second, time.Hour), profile.NewRing(time.Minute, 24*time.Hour), profile.NewRing(5*time.Minute, profile.LongHistory)}
+	end := t0.Add(profile.LongHistory + 24*time.Hour)
+	for i, at := 0, t0; at.Before(end); i, at = i+1, at.Add(5*time.Minute) {
+		p.Add(at, [profile.NumResources]float64{float64(i % 97), float64(i), 0, 1000})
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucketV2)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(p.Key), buf.Bytes()); err != nil {
+			return err
+		}
+		return b.Put([]byte("broken"), []byte("not gob"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	got, err := s.LoadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[p.Key] == nil {
+		t.Fatalf("Migrated profiles %v, want %s only (the broken record dropped)", slices.Collect(maps.Keys(got)), p.Key)
+	}
+	if !p.Conform() {
+		t.Fatal("The v2 layout conforms already")
+	}
+	opts := cmp.Options{cmpopts.EquateEmpty(), cmp.Exporter(func(reflect.Type) bool { return true })}
+	if diff := cmp.Diff(p, got[p.Key], opts); diff != "" {
+		t.Errorf("Migrated profile (-want +got):\n%s", diff)
+	}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketV2) != nil {
+			t.Error("The v2 bucket is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
