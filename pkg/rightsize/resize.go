@@ -69,21 +69,9 @@ func DefaultResizeOptions(now time.Time) ResizeOptions {
 // Decide would leave alone (critical, Guaranteed, pod-level resources, no
 // profile, rightsizing disabled, annotations refused) are left alone.
 func DecideResize(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec, profile *foresightv1alpha1.WorkloadProfileStatus, opts ResizeOptions) Decision {
-	if policy == nil {
-		return keep(Disabled, "the namespace has no TenantPolicy")
-	}
-	if !policy.Rightsizing.Enabled {
-		return keep(Disabled, "the namespace's TenantPolicy does not enable rightsizing")
-	}
-	spec, err := annotations.ForPod(pod, policy)
-	if err != nil {
-		return keep(AnnotationsRefused, "foresight.dev annotations refused: %v", err)
-	}
-	props, ok := annotations.Properties(spec.Class)
-	if !ok || !props.Overcommit {
-		d := keep(NotOvercommittable, "SLA class %s is never overcommitted: its requests are reserved in full", spec.Class)
-		d.Class = spec.Class
-		return d
+	spec, props, refused := eligible(pod, policy)
+	if refused != nil {
+		return *refused
 	}
 	ceilings, err := OriginalRequests(pod)
 	if err != nil {

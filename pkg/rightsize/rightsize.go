@@ -127,6 +127,34 @@ var resources = [...]struct {
 	idx  int
 }{{v1.ResourceCPU, demand.CPU}, {v1.ResourceMemory, demand.Memory}}
 
+// eligible reads the pod's SLA class under its namespace's policy, or
+// says why rightsizing leaves the pod alone: no policy, rightsizing not
+// enabled, annotations refused, or a class that is never overcommitted.
+// Decide and DecideResize share it.
+func eligible(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec) (annotations.Spec, annotations.ClassProperties, *Decision) {
+	var props annotations.ClassProperties
+	if policy == nil {
+		d := keep(Disabled, "the namespace has no TenantPolicy")
+		return annotations.Spec{}, props, &d
+	}
+	if !policy.Rightsizing.Enabled {
+		d := keep(Disabled, "the namespace's TenantPolicy does not enable rightsizing")
+		return annotations.Spec{}, props, &d
+	}
+	spec, err := annotations.ForPod(pod, policy)
+	if err != nil {
+		d := keep(AnnotationsRefused, "foresight.dev annotations refused: %v", err)
+		return spec, props, &d
+	}
+	props, ok := annotations.Properties(spec.Class)
+	if !ok || !props.Overcommit {
+		d := keep(NotOvercommittable, "SLA class %s is never overcommitted: its requests are reserved in full", spec.Class)
+		d.Class = spec.Class
+		return spec, props, &d
+	}
+	return spec, props, nil
+}
+
 // Decide returns the requests a pod should be admitted with. policy is the
 // spec of the namespace's TenantPolicy (nil when it has none), profile the
 // status of the pod's WorkloadProfile (nil when there is none or it is
@@ -147,21 +175,9 @@ func Decide(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec, profile *fo
 	if _, ok := pod.Annotations[annotations.OriginalRequests]; ok {
 		return keep(AlreadyRightsized, "the pod already carries %s: it was rightsized once", annotations.OriginalRequests)
 	}
-	if policy == nil {
-		return keep(Disabled, "the namespace has no TenantPolicy")
-	}
-	if !policy.Rightsizing.Enabled {
-		return keep(Disabled, "the namespace's TenantPolicy does not enable rightsizing")
-	}
-	spec, err := annotations.ForPod(pod, policy)
-	if err != nil {
-		return keep(AnnotationsRefused, "foresight.dev annotations refused: %v", err)
-	}
-	props, ok := annotations.Properties(spec.Class)
-	if !ok || !props.Overcommit {
-		d := keep(NotOvercommittable, "SLA class %s is never overcommitted: its requests are reserved in full", spec.Class)
-		d.Class = spec.Class
-		return d
+	spec, props, refused := eligible(pod, policy)
+	if refused != nil {
+		return *refused
 	}
 	d := decide(pod, profile, spec, props.Confidence, opts)
 	d.Class = spec.Class

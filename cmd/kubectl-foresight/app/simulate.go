@@ -12,9 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/foresight-dev/foresight/pkg/simulate"
 	"github.com/foresight-dev/foresight/test/framework"
-	"github.com/spf13/cobra"
 )
 
 func init() {

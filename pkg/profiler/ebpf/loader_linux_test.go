@@ -1,7 +1,6 @@
 package ebpf
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"net"
@@ -267,64 +266,12 @@ func TestKernelNetworkTCP(t *testing.T) {
 	}
 }
 
-// schedstat sums the kernel's own per-thread counters of processes from
-// /proc/<pid>/task/<tid>/schedstat: on-CPU time, run-queue wait and
-// arrivals on a CPU (se.sum_exec_runtime, sched_info.run_delay,
-// sched_info.pcount).
+// schedstat sums the kernel's own per-thread counters of processes
+// (cgtest.ReadSchedstat) as the program's counters.
 func schedstat(t *testing.T, pids ...int) SchedCounters {
 	t.Helper()
-	var sum SchedCounters
-	for _, pid := range pids {
-		files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("No threads of %d: %v", pid, err)
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var exec, delay, pcount uint64
-			if _, err := fmt.Sscan(string(b), &exec, &delay, &pcount); err != nil {
-				t.Fatalf("Parsing %s: %v", f, err)
-			}
-			sum.CpuNs += exec
-			sum.RunqDelayNs += delay
-			sum.Switches += pcount
-		}
-	}
-	return sum
-}
-
-// stopAll stops processes with SIGSTOP and waits until every thread is
-// stopped, so that their scheduler counters no longer move.
-func stopAll(t *testing.T, pids ...int) {
-	t.Helper()
-	for _, pid := range pids {
-		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, pid := range pids {
-		files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-		for _, f := range files {
-			for {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				// The state follows the command name in parentheses.
-				if i := strings.LastIndexByte(string(b), ')'); i > 0 && len(b) > i+2 && (b[i+2] == 'T' || b[i+2] == 't') {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s did not stop: %s", f, b)
-				}
-				time.Sleep(time.Millisecond)
-			}
-		}
-	}
+	s := cgtest.ReadSchedstat(t, pids...)
+	return SchedCounters{CpuNs: s.CPUNanos, RunqDelayNs: s.RunDelayNanos, Switches: s.Arrivals}
 }
 
 // TestKernelSchedRunQueue runs three CPU burners in one container cgroup
@@ -352,7 +299,7 @@ func TestKernelSchedRunQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(700 * time.Millisecond)
-	stopAll(t, pids...)
+	cgtest.StopAll(t, pids...)
 	want := schedstat(t, pids...)
 	stats, err := p.Sched()
 	if err != nil {
@@ -372,7 +319,7 @@ func TestKernelSchedRunQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	stopAll(t, pids[0])
+	cgtest.StopAll(t, pids[0])
 	before := schedstat(t, pids...)
 	procs[0].Stop(t)
 	usage := cpuStatNanos(t, tr)
