@@ -101,7 +101,9 @@ func TestKernelThrottling(t *testing.T) {
 	if s1.CPUThrottledPeriods <= s0.CPUThrottledPeriods || s1.CPUThrottledNanos <= s0.CPUThrottledNanos {
 		t.Errorf("Throttling counters did not grow: %+v then %+v", s0, s1)
 	}
-	if c := CPUCores(s0, s1); c < 0.15 || c > 0.25 {
+	// The quota caps the burner at 0.2 cores; on a loaded machine it may
+	// get less (seen: 0.143 at load 5.7), never more.
+	if c := CPUCores(s0, s1); c < 0.05 || c > 0.25 {
 		t.Errorf("CPU under a 0.2-core quota = %.3f cores", c)
 	}
 }
