@@ -29,6 +29,13 @@ type Backend interface {
 	// DeletePods deletes pods (of Namespace) at once, as a kubelet would
 	// once they end.
 	DeletePods(ctx context.Context, names []string) error
+	// EvictPods evicts running pods (of Namespace) through the eviction
+	// API, as the controller moves them; their ReplicaSets re-create them.
+	EvictPods(ctx context.Context, names []string) error
+	// CordonNodes marks nodes unschedulable (or schedulable again, when
+	// unschedulable is false); the scheduler sees it once CordonNodes
+	// returns.
+	CordonNodes(ctx context.Context, names []string, unschedulable bool) error
 	// Schedule retries the named pending pods, runs the scheduler until
 	// every pod is bound or found unschedulable, and returns the node of
 	// every pod ("" while pending).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -327,6 +328,35 @@ func (b *ControlPlaneBackend) CreatePod(ctx context.Context, pod *v1.Pod) error 
 // longer holds the pods and no Partition lists them (the Foresight plugin
 // has freed their room), so that the next pods see the room.
 func (b *ControlPlaneBackend) DeletePods(ctx context.Context, names []string) error {
+	return b.removePods(ctx, names, func(name string) error {
+		err := b.cp.Kube.CoreV1().Pods(Namespace).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting pod %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// EvictPods implements Backend: a policy/v1 Eviction of each pod with a
+// zero grace period. The API server checks the pod's disruption budgets
+// and deletes it; with no kubelet to wait for, at once. It returns when
+// DeletePods would.
+func (b *ControlPlaneBackend) EvictPods(ctx context.Context, names []string) error {
+	return b.removePods(ctx, names, func(name string) error {
+		err := b.cp.Kube.CoreV1().Pods(Namespace).EvictV1(ctx, &policyv1.Eviction{
+			ObjectMeta:    metav1.ObjectMeta{Name: name, Namespace: Namespace},
+			DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)},
+		})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("evicting pod %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// removePods removes pods with del and waits until the scheduler and the
+// Foresight plugin have forgotten them.
+func (b *ControlPlaneBackend) removePods(ctx context.Context, names []string, del func(name string) error) error {
 	r := b.run
 	var pods []*v1.Pod
 	uids := sets.New[types.UID]()
@@ -335,9 +365,8 @@ func (b *ControlPlaneBackend) DeletePods(ctx context.Context, names []string) er
 			pods = append(pods, p)
 			uids.Insert(p.UID)
 		}
-		err := b.cp.Kube.CoreV1().Pods(Namespace).Delete(ctx, n, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
-		if err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting pod %s: %w", n, err)
+		if err := del(n); err != nil {
+			return err
 		}
 		r.live.Delete(n)
 	}
@@ -372,6 +401,35 @@ func (b *ControlPlaneBackend) DeletePods(ctx context.Context, names []string) er
 		}
 		return true, nil
 	})
+}
+
+// CordonNodes implements Backend: it sets the nodes' spec.unschedulable,
+// as kubectl cordon does, and returns once the scheduler's cache has it.
+func (b *ControlPlaneBackend) CordonNodes(ctx context.Context, names []string, unschedulable bool) error {
+	r := b.run
+	nodes := b.cp.Kube.CoreV1().Nodes()
+	for _, name := range names {
+		n, err := nodes.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("cordoning node %s: %w", name, err)
+		}
+		n.Spec.Unschedulable = unschedulable
+		if _, err := nodes.Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("cordoning node %s: %w", name, err)
+		}
+	}
+	err := b.wait(ctx, "the scheduler to see cordoned nodes", func() (bool, error) {
+		dump := r.sched.Cache.Dump()
+		for _, name := range names {
+			ni, ok := dump.Nodes[name]
+			if !ok || ni.Node() == nil || ni.Node().Spec.Unschedulable != unschedulable {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	time.Sleep(settle)
+	return err
 }
 
 // Schedule implements Backend.

@@ -36,8 +36,11 @@ type Config struct {
 	Agent      AgentOptions
 	// Resize tunes the controller's in-place resizing of running pods,
 	// for the policies that resize.
-	Resize   ResizeOptions
-	Policies []Policy
+	Resize ResizeOptions
+	// Consolidate tunes the controller's emptying of lightly used
+	// autoscaled nodes, for the policies that consolidate.
+	Consolidate ConsolidateOptions
+	Policies    []Policy
 	// RetryEvery is how often pending pods are retried (with fresh
 	// profiles) when nothing in the cluster changed; they are always
 	// retried after a change (a node added or removed, a pod gone).
@@ -156,7 +159,11 @@ type simNode struct {
 	billedFrom, billedTo int
 	// empty counts the consecutive steps it held no pod.
 	empty int
-	loads []podLoad
+	// cordoned is set while the node is unschedulable (being emptied);
+	// after a drain was undone, it is not drained before step keepUntil.
+	cordoned  bool
+	keepUntil int
+	loads     []podLoad
 }
 
 func (n *simNode) billedAt(t int) bool {
@@ -199,6 +206,9 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 	lastRetry := start
 	resize := cfg.Resize.withDefaults()
 	resizeSteps := max(1, int(math.Round(float64(resize.Every)/float64(tr.Step))))
+	consolidateOpts := cfg.Consolidate.withDefaults()
+	consolidateSteps := max(1, int(math.Round(float64(consolidateOpts.Every)/float64(tr.Step))))
+	backoffSteps := max(1, int(math.Round(float64(consolidateOpts.Backoff)/float64(tr.Step))))
 
 	var clock atomic.Int64
 	clock.Store(tr.Time(start).Add(decisionDelay).UnixNano())
@@ -411,12 +421,45 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 				}
 			}
 		}
+		// The controller empties a lightly used variable node: it cordons
+		// it and evicts its pods, which their ReplicaSets re-create below.
+		// Not while pods wait for room, nor in a pass that migrated pods
+		// for their growth: the cluster is short of room then.
+		var drained *consolidation
+		var evicted []*simPod
+		if p.Consolidate && t > start && (t-start)%consolidateSteps == 0 && len(migrated) == 0 &&
+			!slices.ContainsFunc(live, func(sp *simPod) bool { return sp.node < 0 }) {
+			if drained = planConsolidation(cfg, consolidateOpts, nodes, live, t); drained != nil {
+				n := nodes[drained.node]
+				if err := b.CordonNodes(ctx, []string{n.name}, true); err != nil {
+					return nil, err
+				}
+				n.cordoned = true
+				evicted = drained.moves
+				var names []string
+				for _, sp := range evicted {
+					names = append(names, sp.name)
+				}
+				kept := live[:0]
+				for _, sp := range live {
+					if !slices.Contains(evicted, sp) {
+						kept = append(kept, sp)
+					}
+				}
+				live = kept
+				if err := b.EvictPods(ctx, names); err != nil {
+					return nil, err
+				}
+				out.Consolidations++
+				out.ConsolidationMoves += len(evicted)
+			}
+		}
 		// Pending pods are retried, with fresh profiles, after any change
 		// and every RetryEvery: retrying an unchanged cluster gives the
 		// same answer, up to the profiles' drift.
 		var pending []string
 		var pendingIdx []int
-		if len(add)+len(gone)+len(remove)+resized+len(migrated) > 0 || t-lastRetry >= retrySteps {
+		if len(add)+len(gone)+len(remove)+resized+len(migrated)+len(evicted) > 0 || t-lastRetry >= retrySteps {
 			lastRetry = t
 			for _, sp := range live {
 				if sp.node < 0 {
@@ -435,23 +478,48 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 			}
 			apply(placements, t)
 		}
-		// A migrated pod's workload restarts as a new pod, admitted and
-		// scheduled anew.
+		// A migrated or evicted pod's workload restarts as a new pod,
+		// admitted and scheduled anew.
 		var restarted []*simPod
 		var restarting []int
-		for _, old := range migrated {
+		moved := append(slices.Clip(migrated), evicted...)
+		for _, old := range moved {
 			restarting = append(restarting, old.tr)
 		}
 		if err := publish(t, restarting); err != nil {
 			return nil, err
 		}
-		for _, old := range migrated {
+		for _, old := range moved {
 			sp, err := admit(old.tr, t)
 			if err != nil {
 				return nil, err
 			}
 			sp.migrated = true
 			restarted = append(restarted, sp)
+		}
+		// A drain whose pods did not all find room is undone, as the
+		// cluster autoscaler undoes a failed scale-down: the node is
+		// uncordoned and the waiting pods may go back to it.
+		if drained != nil {
+			var waiting []string
+			for _, sp := range restarted[len(migrated):] {
+				if sp.node < 0 {
+					waiting = append(waiting, sp.name)
+				}
+			}
+			if len(waiting) > 0 {
+				n := nodes[drained.node]
+				if err := b.CordonNodes(ctx, []string{n.name}, false); err != nil {
+					return nil, err
+				}
+				n.cordoned, n.keepUntil = false, t+backoffSteps
+				out.ConsolidationsUndone++
+				placements, err := b.Schedule(ctx, waiting)
+				if err != nil {
+					return nil, err
+				}
+				apply(placements, t)
+			}
 		}
 		// Arrivals, one at a time in trace order, admitted as the webhook
 		// would admit them.

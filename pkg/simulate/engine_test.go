@@ -25,6 +25,10 @@ type firstFitBackend struct {
 	published int
 	starts    int
 	resized   int
+	evicted   int
+	cordons   []string
+	// pin keeps a workload's pods (label app) to one node.
+	pin map[string]string
 }
 
 func (f *firstFitBackend) Start(_ context.Context, run RunSpec) error {
@@ -78,6 +82,23 @@ func (f *firstFitBackend) DeletePods(_ context.Context, names []string) error {
 	return nil
 }
 
+func (f *firstFitBackend) EvictPods(ctx context.Context, names []string) error {
+	f.evicted += len(names)
+	return f.DeletePods(ctx, names)
+}
+
+func (f *firstFitBackend) CordonNodes(_ context.Context, names []string, unschedulable bool) error {
+	for _, name := range names {
+		for _, n := range f.nodes {
+			if n.Name == name {
+				n.Spec.Unschedulable = unschedulable
+				f.cordons = append(f.cordons, fmt.Sprintf("%s=%t", name, unschedulable))
+			}
+		}
+	}
+	return nil
+}
+
 func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string, error) {
 	used := map[string][2]int64{}
 	for _, p := range f.pods {
@@ -93,7 +114,10 @@ func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string
 		}
 		r := podRequests(p)
 		for _, n := range f.nodes {
-			if len(n.Spec.Taints) > 0 && len(p.Spec.Tolerations) == 0 {
+			if n.Spec.Unschedulable || len(n.Spec.Taints) > 0 && len(p.Spec.Tolerations) == 0 {
+				continue
+			}
+			if pin, ok := f.pin[p.Labels["app"]]; ok && pin != n.Name {
 				continue
 			}
 			u := used[n.Name]
@@ -224,6 +248,75 @@ func TestRunBookkeeping(t *testing.T) {
 	}
 	if b.SumPeakCPU != 7500 || b.PeakCPU != 7500 || b.PeakMemory != 9.5*gi {
 		t.Errorf("peaks: sum of CPU peaks %v, aggregate CPU %v, memory %v", b.SumPeakCPU, b.PeakCPU, b.PeakMemory)
+	}
+}
+
+// TestRunConsolidation: on a 4-core fixed node, x (3 cores requested)
+// runs for the first hour and y (2 cores) for four; y does not fit next to
+// x and gets a variable node, ready at step 1. Once x is gone (step 12)
+// the fixed node could hold y, and a consolidating controller moves it
+// at its first hourly pass after the node is an hour old (step 24): y is
+// evicted, re-created on the fixed node (the variable one is cordoned),
+// and the empty variable node is removed 10 minutes later (step 26).
+func TestRunConsolidation(t *testing.T) {
+	const n = 48
+	tr := &Trace{
+		Start: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), Step: 5 * time.Minute, Steps: n,
+		Pods: []PodTrace{
+			{Name: "x", Class: foresightv1alpha1.SLAClassBatch, CPURequest: 3000, MemoryRequest: 1 << 30, CPU: constant(n, 1000, 0, 11), Memory: constant(n, gi, 0, 11)},
+			{Name: "y", Class: foresightv1alpha1.SLAClassStandard, CPURequest: 2000, MemoryRequest: 1 << 30, CPU: constant(n, 1000, 0, n-1), Memory: constant(n, gi, 0, n-1)},
+		},
+	}
+	for _, tc := range []struct {
+		name             string
+		consolidate      bool
+		variableSteps    float64
+		consolidations   int
+		evicted          int
+		cordons          []string
+		violatedStandard int64
+		pin              map[string]string
+		undone           int
+		pods             int
+	}{
+		{name: "without consolidation the variable node stays", variableSteps: 47, pods: 2},
+		{name: "consolidation empties it", consolidate: true, variableSteps: 25, consolidations: 1, evicted: 1,
+			cordons: []string{"variable-0=true"}, violatedStandard: 1, pods: 3},
+		// The scheduler disagrees with the plan (y may only run on
+		// variable-0): the drain at step 24 is undone, y goes back, and
+		// the node is not tried again for 6 hours.
+		{name: "a drain whose pod finds no room is undone", consolidate: true, pin: map[string]string{"y": "variable-0"},
+			variableSteps: 47, consolidations: 1, evicted: 1, undone: 1,
+			cordons: []string{"variable-0=true", "variable-0=false"}, violatedStandard: 1, pods: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			f := &firstFitBackend{pin: tc.pin}
+			res, err := Run(ctx, f, Config{
+				Trace: tr, Pools: scenarioPools(),
+				Policies: []Policy{{Name: "requests", Agent: AgentOff, Consolidate: tc.consolidate}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := res.Outcomes[0]
+			if diff := cmp.Diff([]float64{4, tc.variableSteps / 12}, o.NodeHours, cmpFloat); diff != "" {
+				t.Errorf("node-hours per pool (-want +got):\n%s", diff)
+			}
+			if o.Consolidations != tc.consolidations || o.ConsolidationMoves != tc.evicted || o.ConsolidationsUndone != tc.undone || f.evicted != tc.evicted {
+				t.Errorf("consolidations %d, moves %d, undone %d, evicted %d; want %d, %d, %d, %d",
+					o.Consolidations, o.ConsolidationMoves, o.ConsolidationsUndone, f.evicted, tc.consolidations, tc.evicted, tc.undone, tc.evicted)
+			}
+			if diff := cmp.Diff(tc.cordons, f.cordons); diff != "" {
+				t.Errorf("cordons (-want +got):\n%s", diff)
+			}
+			if got := o.Violated.Of(foresightv1alpha1.SLAClassStandard); got != tc.violatedStandard {
+				t.Errorf("standard violated intervals %d, want %d (the restart)", got, tc.violatedStandard)
+			}
+			if o.Unplaced != 0 || o.Pods != tc.pods {
+				t.Errorf("pods %d, unplaced %d; want %d, 0", o.Pods, o.Unplaced, tc.pods)
+			}
+		})
 	}
 }
 

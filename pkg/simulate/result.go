@@ -72,6 +72,11 @@ type Outcome struct {
 	// Migrations the pods it moved because their node could not hold
 	// their growth (Policy.Resize).
 	ResizesUp, ResizesDown, Migrations int
+	// Consolidations counts the nodes the controller drained to empty
+	// them, ConsolidationMoves the pods it evicted for that, and
+	// ConsolidationsUndone the drains undone because an evicted pod found
+	// no room (Policy.Consolidate).
+	Consolidations, ConsolidationMoves, ConsolidationsUndone int
 	// ForecastFailures counts workloads the agent could not fit a
 	// forecaster for.
 	ForecastFailures int
@@ -226,9 +231,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 			resizes = append(resizes, fmt.Sprintf("  %s: %d resizes raising requests, %d lowering them; %d pods migrated (their growth did not fit their node)",
 				o.Policy.Name, o.ResizesUp, o.ResizesDown, o.Migrations))
 		}
+		if o.Policy.Consolidate {
+			resizes = append(resizes, fmt.Sprintf("  %s: %d variable nodes drained to be removed (%d pods evicted), %d drains undone (an evicted pod found no room)",
+				o.Policy.Name, o.Consolidations, o.ConsolidationMoves, o.ConsolidationsUndone))
+		}
 	}
 	if len(resizes) > 0 {
-		fmt.Fprintln(w, "\nIn-place resizing by the controller:")
+		fmt.Fprintln(w, "\nIn-place resizing by the controller, migrations and consolidation:")
 		for _, n := range resizes {
 			fmt.Fprintln(w, n)
 		}
@@ -271,7 +280,7 @@ func (r *Result) WriteSummaryCSV(w io.Writer) error {
 	}
 	head = append(head, "pods", "unplaced", "pending_pod_hours", "latency_p50_min", "latency_p95_min", "latency_max_min",
 		"decision_p50_ms", "decision_p95_ms", "requested_cpu", "original_cpu", "requested_memory", "original_memory", "rightsized",
-		"resizes_up", "resizes_down", "migrations", "wall_seconds",
+		"resizes_up", "resizes_down", "migrations", "consolidations", "consolidation_moves", "consolidations_undone", "wall_seconds",
 		"static_nodes", "static_node_hours", "sum_of_peaks_nodes", "sum_of_peaks_node_hours", "oracle_node_hours")
 	if err := cw.Write(head); err != nil {
 		return err
@@ -294,7 +303,8 @@ func (r *Result) WriteSummaryCSV(w io.Writer) error {
 			f(o.DecisionMillis.P50), f(o.DecisionMillis.P95),
 			resource.NewMilliQuantity(o.RequestedCPU, resource.DecimalSI).String(), resource.NewMilliQuantity(o.OriginalCPU, resource.DecimalSI).String(),
 			strconv.FormatInt(o.RequestedMemory, 10), strconv.FormatInt(o.OriginalMemory, 10), strconv.Itoa(o.Rightsized),
-			strconv.Itoa(o.ResizesUp), strconv.Itoa(o.ResizesDown), strconv.Itoa(o.Migrations), f(o.Wall.Seconds()),
+			strconv.Itoa(o.ResizesUp), strconv.Itoa(o.ResizesDown), strconv.Itoa(o.Migrations),
+			strconv.Itoa(o.Consolidations), strconv.Itoa(o.ConsolidationMoves), strconv.Itoa(o.ConsolidationsUndone), f(o.Wall.Seconds()),
 			strconv.Itoa(b.StaticNodes), f(b.StaticNodeHours), strconv.Itoa(b.SumOfPeaksNodes), f(b.SumOfPeaksNodeHours), f(b.OracleNodeHours))
 		if err := cw.Write(row); err != nil {
 			return err
