@@ -406,16 +406,7 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 			}
 			if len(migrated) > 0 {
 				var names []string
-				for _, sp := range migrated {
-					names = append(names, sp.name)
-				}
-				kept := live[:0]
-				for _, sp := range live {
-					if !slices.Contains(migrated, sp) {
-						kept = append(kept, sp)
-					}
-				}
-				live = kept
+				live, names = withoutPods(live, migrated)
 				if err := b.DeletePods(ctx, names); err != nil {
 					return nil, err
 				}
@@ -437,16 +428,7 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 				n.cordoned = true
 				evicted = drained.moves
 				var names []string
-				for _, sp := range evicted {
-					names = append(names, sp.name)
-				}
-				kept := live[:0]
-				for _, sp := range live {
-					if !slices.Contains(evicted, sp) {
-						kept = append(kept, sp)
-					}
-				}
-				live = kept
+				live, names = withoutPods(live, evicted)
 				if err := b.EvictPods(ctx, names); err != nil {
 					return nil, err
 				}
@@ -816,4 +798,20 @@ func diffPredictions(before, after map[string]float64) map[string]int {
 		}
 	}
 	return out
+}
+
+// withoutPods removes gone from live (in place) and returns what is left
+// and the names of the pods removed.
+func withoutPods(live, gone []*simPod) ([]*simPod, []string) {
+	names := make([]string, 0, len(gone))
+	for _, sp := range gone {
+		names = append(names, sp.name)
+	}
+	kept := live[:0]
+	for _, sp := range live {
+		if !slices.Contains(gone, sp) {
+			kept = append(kept, sp)
+		}
+	}
+	return kept, names
 }
