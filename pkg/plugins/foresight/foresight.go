@@ -55,6 +55,10 @@ const (
 // controller resizes partitions within it.
 const forecastHorizon = time.Hour
 
+// ReasonNodesExcluded is the reason of the event that tells an
+// unschedulable pod which nodes Foresight left out before filtering.
+const ReasonNodesExcluded = "ForesightNodesExcluded"
+
 // ReasonProfileStale is the reason of the event on a pod whose workload's
 // profile was too old to be used.
 const ReasonProfileStale = "ForesightProfileStale"
@@ -70,6 +74,8 @@ type Foresight struct {
 	// roomless are pods no node had room for, retried when a partition
 	// loses a member.
 	roomless *refusedPods
+	// eligible is the set of nodes non-critical pods may use.
+	eligible *eligibility
 	// cycles numbers the scheduling cycles PreFilter sees.
 	cycles   atomic.Uint64
 	cache    *partitionCache
@@ -153,6 +159,7 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		now:      time.Now,
 		recorder: h.EventRecorder(),
 	}
+	pl.eligible = &eligibility{nodes: nodeInformer.Lister(), pools: pl.pools}
 	pl.cache.entries.known = func() []string {
 		nodes, err := nodeInformer.Lister().List(labels.Everything())
 		if err != nil {
@@ -177,10 +184,10 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 	if _, err := nodeInformer.Informer().AddEventHandler(pl.nodeHandler()); err != nil {
 		return nil, fmt.Errorf("watching nodes: %w", err)
 	}
-	rebuild := func(any) { pl.pools.rebuild(logger) }
+	rebuild := func(any) { pl.pools.rebuild(logger); pl.eligible.changed() }
 	if _, err := v1alpha1.ResourcePools().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    rebuild,
-		UpdateFunc: func(_, _ any) { pl.pools.rebuild(logger) },
+		UpdateFunc: func(_, _ any) { pl.pools.rebuild(logger); pl.eligible.changed() },
 		DeleteFunc: rebuild,
 	}); err != nil {
 		return nil, fmt.Errorf("watching ResourcePools: %w", err)
@@ -275,16 +282,22 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 	pl.refused.remove(pod)
 	s.cycle = pl.cycles.Add(1)
 	state.Write(stateKey, s)
-	// No PreFilterResult, even for the nodes of dedicated pools, which
-	// Filter refuses to pods that are not critical: kube-scheduler
-	// iterates a result's node set in map order (no rotation, so pods
-	// scatter over the nodes) and sizes its search by the set (more nodes
-	// filtered and scored per pod than with every node).
+	var res *fwk.PreFilterResult
+	if s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
+		// Nodes of dedicated pools and nodes in several pools: handed
+		// over as the set of the others where that makes kube-scheduler
+		// evaluate fewer nodes, refused by Filter (which runs first)
+		// otherwise.
+		if e := pl.eligible.forNonCritical(); e != nil && e.dedicated+e.conflict > 0 &&
+			useNodeSet(e.names.Len(), e.names.Len()+e.dedicated+e.conflict) {
+			res = &fwk.PreFilterResult{NodeNames: e.names}
+		}
+	}
 	if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 		logger.Info("Predicted pod's demand", "pod", klog.KObj(pod), "slaClass", s.spec.Class, "priority", s.spec.Priority,
 			"source", s.source, "fallback", s.fallback, "demand", s.predictions[0].prediction.Upper.String())
 	}
-	return nil, nil
+	return res, nil
 }
 
 // refusedError is an annotation the namespace's policy refuses.
@@ -626,8 +639,16 @@ func (pl *Foresight) Unreserve(ctx context.Context, state fwk.CycleState, pod *v
 // retried as soon as a partition loses a member: the scheduler's own
 // pod-deletion event may reach the queue before this plugin's cache has
 // freed the room. It never nominates a node.
-func (pl *Foresight) PostFilter(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+func (pl *Foresight) PostFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	pl.roomless.add(pod)
+	if s, err := readState(state); err == nil && s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
+		// When PreFilter left these nodes out, kube-scheduler's message
+		// only says they "didn't satisfy plugin(s) [Foresight]".
+		if e := pl.eligible.forNonCritical(); e != nil && e.dedicated+e.conflict > 0 && useNodeSet(e.names.Len(), e.names.Len()+e.dedicated+e.conflict) {
+			pl.recorder.Eventf(pod, nil, v1.EventTypeWarning, ReasonNodesExcluded, "Scheduling",
+				"%d node(s) left out: %d in ResourcePools dedicated to critical pods, %d selected by several ResourcePools", e.dedicated+e.conflict, e.dedicated, e.conflict)
+		}
+	}
 	return nil, fwk.NewStatus(fwk.Unschedulable)
 }
 

@@ -406,10 +406,20 @@ func (pl *Foresight) removed(logger klog.Logger, partition string) {
 	pl.roomFreed(logger)
 }
 
-// nodeHandler drops the partitions of deleted nodes.
+// nodeHandler drops the partitions of deleted nodes and notes node
+// changes that may change which pool a node is in.
 func (pl *Foresight) nodeHandler() cache.ResourceEventHandler {
 	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { pl.eligible.changed() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*v1.Node)
+			n, ok2 := newObj.(*v1.Node)
+			if !ok1 || !ok2 || !labels.Equals(o.Labels, n.Labels) {
+				pl.eligible.changed()
+			}
+		},
 		DeleteFunc: func(obj any) {
+			pl.eligible.changed()
 			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = tomb.Obj
 			}
