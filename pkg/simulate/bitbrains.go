@@ -1,15 +1,10 @@
 package simulate
 
 import (
-	"compress/gzip"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -93,46 +88,18 @@ func LoadBitbrains(dir string, months []string, maxVMs int, step time.Duration) 
 }
 
 func readBitbrainsVM(dir, id string, months []string) ([]traces.BitbrainsRow, error) {
-	var all []traces.BitbrainsRow
-	for _, m := range months {
-		p := filepath.Join(dir, m, id+".csv.gz")
-		rows, err := readBitbrainsFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("bitbrains VM %s: %w", id, err)
-		}
-		all = append(all, rows...)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
-	return all, nil
-}
-
-func readBitbrainsFile(path string) ([]traces.BitbrainsRow, error) {
-	f, err := os.Open(path)
+	rows, _, err := traces.ReadBitbrainsVM(dir, id, months)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		z, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		defer z.Close()
-		r = z
-	}
-	rows, _, err := traces.ReadBitbrains(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("bitbrains: %w", err)
 	}
 	return rows, nil
 }
 
 // bitbrainsPod turns a VM's rows into a workload on the grid.
 func bitbrainsPod(id string, rows []traces.BitbrainsRow, start time.Time, step time.Duration, steps int) (PodTrace, error) {
-	cores := positiveMedian(rows, func(r traces.BitbrainsRow) float64 { return r.Cores })
-	capMHz := positiveMedian(rows, func(r traces.BitbrainsRow) float64 { return r.CPUCapacity })
-	memKB := positiveMedian(rows, func(r traces.BitbrainsRow) float64 { return r.MemCapacity })
+	cores := traces.PositiveMedian(rows, func(r traces.BitbrainsRow) float64 { return r.Cores })
+	capMHz := traces.PositiveMedian(rows, func(r traces.BitbrainsRow) float64 { return r.CPUCapacity })
+	memKB := traces.PositiveMedian(rows, func(r traces.BitbrainsRow) float64 { return r.MemCapacity })
 	if capMHz <= 0 || memKB <= 0 {
 		return PodTrace{}, fmt.Errorf("bitbrains VM %s: no positive provisioned CPU or memory", id)
 	}
@@ -166,18 +133,4 @@ func bitbrainsPod(id string, rows []traces.BitbrainsRow, start time.Time, step t
 		*dst = padNaN(s.Values, steps)
 	}
 	return pt, nil
-}
-
-func positiveMedian(rows []traces.BitbrainsRow, f func(traces.BitbrainsRow) float64) float64 {
-	var v []float64
-	for _, r := range rows {
-		if x := f(r); x > 0 {
-			v = append(v, x)
-		}
-	}
-	if len(v) == 0 {
-		return 0
-	}
-	sort.Float64s(v)
-	return v[len(v)/2]
 }

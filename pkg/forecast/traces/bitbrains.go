@@ -121,22 +121,15 @@ type VM struct {
 // and puts every resource on one 5-minute grid starting at start (the first
 // sample floored to 5 minutes if zero). Missing months are an error.
 func LoadBitbrainsVM(dir, id string, months []string, start time.Time) (VM, error) {
-	var all []BitbrainsRow
 	vm := VM{ID: id, Series: map[Resource]forecast.Series{}, Limits: map[Resource]float64{}}
-	for _, m := range months {
-		p := filepath.Join(dir, m, id+".csv.gz")
-		rows, st, err := readGzip(p)
-		if err != nil {
-			return VM{}, fmt.Errorf("vm %s: %w", id, err)
-		}
-		vm.Stats.Rows += st.Rows
-		vm.Stats.BadRows += st.BadRows
-		all = append(all, rows...)
+	all, st, err := ReadBitbrainsVM(dir, id, months)
+	vm.Stats = st
+	if err != nil {
+		return VM{}, err
 	}
 	if len(all) == 0 {
 		return VM{}, fmt.Errorf("vm %s: %w", id, errNoRows)
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	if start.IsZero() {
 		start = all[0].Time.Truncate(BitbrainsStep)
 	}
@@ -157,14 +150,34 @@ func LoadBitbrainsVM(dir, id string, months []string, start time.Time) (VM, erro
 		}
 		vm.Series[res] = s
 	}
-	vm.Limits[CPU] = positiveMedian(all, func(r BitbrainsRow) float64 { return r.CPUCapacity })
-	vm.Limits[Memory] = positiveMedian(all, func(r BitbrainsRow) float64 { return r.MemCapacity })
+	vm.Limits[CPU] = PositiveMedian(all, func(r BitbrainsRow) float64 { return r.CPUCapacity })
+	vm.Limits[Memory] = PositiveMedian(all, func(r BitbrainsRow) float64 { return r.MemCapacity })
 	return vm, nil
 }
 
 var errNoRows = errors.New("no valid rows")
 
-func positiveMedian(rows []BitbrainsRow, f func(BitbrainsRow) float64) float64 {
+// ReadBitbrainsVM reads <dir>/<month>/<id>.csv.gz for each month and
+// returns the rows in time order.
+func ReadBitbrainsVM(dir, id string, months []string) ([]BitbrainsRow, ReadStats, error) {
+	var all []BitbrainsRow
+	var stats ReadStats
+	for _, m := range months {
+		rows, st, err := readGzip(filepath.Join(dir, m, id+".csv.gz"))
+		if err != nil {
+			return nil, stats, fmt.Errorf("vm %s: %w", id, err)
+		}
+		stats.Rows += st.Rows
+		stats.BadRows += st.BadRows
+		all = append(all, rows...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
+	return all, stats, nil
+}
+
+// PositiveMedian is the median of the positive values of f over rows (0
+// when none): provisioned capacities, which the trace repeats per row.
+func PositiveMedian(rows []BitbrainsRow, f func(BitbrainsRow) float64) float64 {
 	var v []float64
 	for _, r := range rows {
 		if x := f(r); x > 0 {

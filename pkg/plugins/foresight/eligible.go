@@ -95,9 +95,13 @@ func feasibleNodesToFind(n int) int {
 // up every name in the set; without it, feasibleNodesToFind(all) nodes,
 // plus, on average, the ineligible ones met on the way, each refused
 // after one lookup. The weights are per-node costs relative to a full
-// filter and score pass, from CPU profiles at 2,000 and 5,000 nodes
-// (docs/benchmarks/scheduler.md): with a third of the nodes dedicated the
-// set wins below about 4,000 nodes and loses above.
+// filter and score pass, estimated from the CPU profile at 5,000 nodes
+// (docs/benchmarks/scheduler.md): a feasible node cost ≈ 10 µs of
+// filter and score goroutines, a refused one ≈ 2.7 µs (the framework's
+// per-node bookkeeping 1.65 µs plus Foresight's lookup), a name of the
+// set ≈ 0.2 µs to look up. With a third of the nodes dedicated the set
+// wins below about 4,000 nodes and loses above; measured at 2,000 nodes
+// it took the ratio from 0.53 to 0.59.
 func useNodeSet(eligible, all int) bool {
 	if eligible <= 0 || eligible >= all {
 		return false
