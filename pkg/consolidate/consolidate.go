@@ -45,6 +45,16 @@ type Pod struct {
 	// Original are its requests before rightsizing (zero: Requests), what
 	// a pool's overcommit bound counts.
 	Original Resources
+	// Restart are the requests the pod is re-created with when it is
+	// evicted (the admission webhook's at the time of the pass; zero:
+	// Requests): what a moved pod needs on its new node.
+	Restart Resources
+	// Ahead is the most the pod is predicted to request over the coming
+	// hours (the controller's resize target over a longer horizon than its
+	// visits'; zero: nothing beyond its requests). A node keeps room for
+	// the larger of it and the pod's requests, so that a move does not
+	// fill a node whose pods grow back at their next burst.
+	Ahead Resources
 	// Movable is false for pods that must not be disrupted: critical
 	// pods, pods of a dedicated pool, pods without a controller to
 	// re-create them. A node holding one is never emptied.
@@ -56,6 +66,29 @@ func (p *Pod) original() Resources {
 		return p.Requests
 	}
 	return p.Original
+}
+
+// restart is what the pod requests once re-created.
+func (p *Pod) restart() Resources {
+	if p.Restart == (Resources{}) {
+		return p.Requests
+	}
+	return p.Restart
+}
+
+// planned is the room the pod needs over the coming hours, given what it
+// requests now (or once re-created).
+func (p *Pod) planned(now Resources) Resources {
+	return Resources{max(now.CPU, p.Ahead.CPU), max(now.Memory, p.Ahead.Memory)}
+}
+
+func (p *Pod) valid() bool {
+	for _, r := range []Resources{p.Requests, p.Original, p.Restart, p.Ahead} {
+		if r.CPU < 0 || r.Memory < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // Node is a node with the pods on it.
@@ -127,32 +160,39 @@ type Plan struct {
 //
 // Candidates are the variable nodes that are schedulable, not kept, at
 // least MinNodeAge old, hold at least one pod and at most MaxMoves, all of them
-// movable. They are tried from the least utilised (the larger of the CPU
-// and memory shares of allocatable its pods request; then fewer pods, then
-// name). A candidate is chosen when all its pods, largest first, fit by
-// requests (and by original requests under a node's MaxOriginal) on the
-// other schedulable non-dedicated nodes: fixed nodes first, then variable
-// ones, and within a tier the fullest node that holds the pod (best fit,
-// which leaves the others emptier for later passes). Only a node that can
-// be emptied whole is: moving some pods of a node saves nothing.
+// movable. They are tried from the least utilised over the coming hours
+// (the larger of the CPU and memory shares of allocatable that its pods'
+// planned room takes, the larger of their requests and Ahead; then fewer
+// pods, then name). A candidate is chosen when all its pods, largest
+// planned room first, fit on the other schedulable non-dedicated nodes: by
+// their Restart requests over the requests there now (what a kubelet
+// admits), by their planned room over the planned room there (so that the
+// node still holds its pods when they grow back), and by original requests
+// under a node's MaxOriginal. Fixed nodes are tried first, then variable
+// ones, and within a tier the fullest node (by planned room) that holds the
+// pod (best fit, which leaves the others emptier for later passes). Only a
+// node that can be emptied whole is: moving some pods of a node saves
+// nothing.
 //
-// Nodes with a non-positive allocatable, and pods with negative requests,
+// Nodes with a non-positive allocatable, and pods with negative amounts,
 // are bad input: such a node is neither emptied nor a target, and a node
 // holding such a pod is not emptied. Empty nodes are the autoscaler's to
 // remove and are not candidates.
 func Decide(nodes []Node, opts Options) Plan {
 	valid := make([]bool, len(nodes))
 	used := make([]Resources, len(nodes))
+	plan := make([]Resources, len(nodes))
 	orig := make([]Resources, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
 		valid[i] = n.Allocatable.CPU > 0 && n.Allocatable.Memory > 0
 		for k := range n.Pods {
 			p := &n.Pods[k]
-			if p.Requests.CPU < 0 || p.Requests.Memory < 0 || p.Original.CPU < 0 || p.Original.Memory < 0 {
+			if !p.valid() {
 				valid[i] = false
 			}
 			used[i] = used[i].add(p.Requests)
+			plan[i] = plan[i].add(p.planned(p.Requests))
 			orig[i] = orig[i].add(p.original())
 		}
 	}
@@ -172,11 +212,11 @@ func Decide(nodes []Node, opts Options) Plan {
 		return Plan{Reason: NoCandidate}
 	}
 	slices.SortStableFunc(candidates, func(a, b int) int {
-		return cmp.Or(cmp.Compare(used[a].share(nodes[a].Allocatable), used[b].share(nodes[b].Allocatable)),
+		return cmp.Or(cmp.Compare(plan[a].share(nodes[a].Allocatable), plan[b].share(nodes[b].Allocatable)),
 			cmp.Compare(len(nodes[a].Pods), len(nodes[b].Pods)), cmp.Compare(nodes[a].Name, nodes[b].Name))
 	})
 	for _, c := range candidates {
-		if moves, ok := empty(nodes, valid, used, orig, c); ok {
+		if moves, ok := empty(nodes, valid, used, plan, orig, c); ok {
 			return Plan{Reason: Emptied, Node: nodes[c].Name, Moves: moves}
 		}
 	}
@@ -185,18 +225,23 @@ func Decide(nodes []Node, opts Options) Plan {
 
 // empty places node c's pods on the other nodes, on copies of their
 // usage; ok is false if one does not fit.
-func empty(nodes []Node, valid []bool, used, orig []Resources, c int) ([]Move, bool) {
-	used, orig = slices.Clone(used), slices.Clone(orig)
+func empty(nodes []Node, valid []bool, used, plan, orig []Resources, c int) ([]Move, bool) {
+	used, plan, orig = slices.Clone(used), slices.Clone(plan), slices.Clone(orig)
 	src := &nodes[c]
-	pods := make([]*Pod, len(src.Pods))
-	for k := range src.Pods {
-		pods[k] = &src.Pods[k]
+	type moving struct {
+		p         *Pod
+		req, plan Resources
 	}
-	slices.SortStableFunc(pods, func(a, b *Pod) int {
-		return cmp.Or(-cmp.Compare(a.Requests.share(src.Allocatable), b.Requests.share(src.Allocatable)), cmp.Compare(a.Name, b.Name))
+	pods := make([]moving, len(src.Pods))
+	for k := range src.Pods {
+		p := &src.Pods[k]
+		pods[k] = moving{p: p, req: p.restart(), plan: p.planned(p.restart())}
+	}
+	slices.SortStableFunc(pods, func(a, b moving) int {
+		return cmp.Or(-cmp.Compare(a.plan.share(src.Allocatable), b.plan.share(src.Allocatable)), cmp.Compare(a.p.Name, b.p.Name))
 	})
 	moves := make([]Move, 0, len(pods))
-	for _, p := range pods {
+	for _, m := range pods {
 		best := -1
 		var bestRoom float64
 		for _, tier := range []Tier{Fixed, Variable} {
@@ -205,11 +250,14 @@ func empty(nodes []Node, valid []bool, used, orig []Resources, c int) ([]Move, b
 				if i == c || !valid[i] || n.Tier != tier || n.Unschedulable {
 					continue
 				}
-				u := used[i].add(p.Requests)
+				if !used[i].add(m.req).fits(n.Allocatable) {
+					continue
+				}
+				u := plan[i].add(m.plan)
 				if !u.fits(n.Allocatable) {
 					continue
 				}
-				if n.MaxOriginal != (Resources{}) && !orig[i].add(p.original()).fits(n.MaxOriginal) {
+				if n.MaxOriginal != (Resources{}) && !orig[i].add(m.p.original()).fits(n.MaxOriginal) {
 					continue
 				}
 				// Best fit: the least room left after the pod.
@@ -224,8 +272,10 @@ func empty(nodes []Node, valid []bool, used, orig []Resources, c int) ([]Move, b
 		if best < 0 {
 			return nil, false
 		}
-		used[best] = used[best].add(p.Requests)
-		orig[best] = orig[best].add(p.original())
+		used[best] = used[best].add(m.req)
+		plan[best] = plan[best].add(m.plan)
+		orig[best] = orig[best].add(m.p.original())
+		p := m.p
 		moves = append(moves, Move{Pod: p.Name, From: src.Name, To: nodes[best].Name})
 	}
 	return moves, true

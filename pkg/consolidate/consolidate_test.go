@@ -44,6 +44,19 @@ func TestDecide(t *testing.T) {
 	zero := node("v-zero", Variable, pod("z", 1000, 1))
 	zero.Allocatable = Resources{}
 	negative := node("v-neg", Variable, pod("n", -1000, 1))
+	negativeAhead := pod("na", 1000, 1)
+	negativeAhead.Ahead = Resources{CPU: -1}
+	// with sets a pod's Restart and Ahead requests (cores and GiB).
+	with := func(p Pod, restartCPU, restartGi, aheadCPU, aheadGi int64) Pod {
+		p.Restart = Resources{CPU: restartCPU, Memory: restartGi * gi}
+		p.Ahead = Resources{CPU: aheadCPU, Memory: aheadGi * gi}
+		return p
+	}
+	// staying pods keep their node out of the candidates.
+	staying := func(p Pod) Pod {
+		p.Movable = false
+		return p
+	}
 
 	cases := []struct {
 		name     string
@@ -151,6 +164,75 @@ func TestDecide(t *testing.T) {
 			name:  "bad input: no allocatable, negative requests",
 			nodes: []Node{zero, negative, node("f-0", Fixed), {Name: "f-zero", Tier: Fixed, Added: old}},
 			want:  Plan{Reason: NoCandidate},
+		},
+		{
+			name:  "bad input: a negative Ahead",
+			nodes: []Node{node("f-0", Fixed), node("v-0", Variable, negativeAhead)},
+			want:  Plan{Reason: NoCandidate},
+		},
+		{
+			// 3 cores now fit f-0's 4 free, but the pod is predicted to
+			// need 6 over the coming hours: only v-1 keeps that room.
+			name: "a moved pod needs room for what it is predicted to grow to",
+			nodes: []Node{
+				node("f-0", Fixed, pod("a", 4000, 4)),
+				node("v-0", Variable, with(pod("b", 3000, 1), 0, 0, 6000, 1)),
+				node("v-1", Variable, staying(pod("c", 1000, 1))),
+			},
+			want: Plan{Reason: Emptied, Node: "v-0", Moves: []Move{{Pod: "b", From: "v-0", To: "v-1"}}},
+		},
+		{
+			// f-0's pod requests 2 cores now but is predicted to need 7:
+			// the 3 cores of v-0's pod would fit now and not then.
+			name: "a target keeps room for its own pods' predicted growth",
+			nodes: []Node{
+				node("f-0", Fixed, with(pod("a", 2000, 1), 0, 0, 7000, 1)),
+				node("v-0", Variable, pod("b", 3000, 1)),
+			},
+			want: Plan{Reason: NoRoom},
+		},
+		{
+			// v-0 requests the least now (1 core), but its pod is
+			// predicted to need 5; v-1's holds at 2: v-1 is tried first.
+			name: "candidates ordered by their planned room",
+			nodes: []Node{
+				node("f-0", Fixed),
+				node("v-0", Variable, with(pod("a", 1000, 1), 0, 0, 5000, 1)),
+				node("v-1", Variable, pod("b", 2000, 1)),
+			},
+			want: Plan{Reason: Emptied, Node: "v-1", Moves: []Move{{Pod: "b", From: "v-1", To: "f-0"}}},
+		},
+		{
+			// Re-created, the pod asks 6 cores (admitted afresh), not the
+			// 2 it was resized down to: f-0's 4 free cores do not hold it.
+			name: "a moved pod is placed by the requests it is re-created with",
+			nodes: []Node{
+				node("f-0", Fixed, pod("a", 4000, 1)),
+				node("v-0", Variable, with(pod("b", 2000, 1), 6000, 1, 0, 0)),
+				node("v-1", Variable, staying(pod("c", 1000, 1))),
+			},
+			want: Plan{Reason: Emptied, Node: "v-0", Moves: []Move{{Pod: "b", From: "v-0", To: "v-1"}}},
+		},
+		{
+			// Re-created smaller (1 core of the 6 it holds now), the pod
+			// fits f-0's 2 free cores.
+			name: "a pod re-created smaller needs only that",
+			nodes: []Node{
+				node("f-0", Fixed, pod("a", 6000, 1)),
+				node("v-0", Variable, with(pod("b", 6000, 1), 1000, 1, 0, 0)),
+			},
+			want: Plan{Reason: Emptied, Node: "v-0", Moves: []Move{{Pod: "b", From: "v-0", To: "f-0"}}},
+		},
+		{
+			// Moved pods largest planned room first: d (5 predicted) takes
+			// f-0's room, c (3 now) then fits only v-1.
+			name: "moved pods sorted by their planned room",
+			nodes: []Node{
+				node("f-0", Fixed, pod("a", 3000, 1)),
+				node("v-0", Variable, pod("c", 3000, 1), with(pod("d", 1000, 1), 0, 0, 5000, 1)),
+				node("v-1", Variable, staying(pod("e", 4000, 1))),
+			},
+			want: Plan{Reason: Emptied, Node: "v-0", Moves: []Move{{Pod: "d", From: "v-0", To: "f-0"}, {Pod: "c", From: "v-0", To: "v-1"}}},
 		},
 		{
 			name:  "bad targets are skipped",

@@ -534,21 +534,30 @@ func (b *ControlPlaneBackend) ResizePods(ctx context.Context, resizes []PodResiz
 }
 
 // PendingReasons implements Explainer: the message of each pending pod's
-// PodScheduled condition, as the scheduler last set it.
+// PodScheduled condition, as the scheduler last set it. The scheduler
+// writes the condition after its cycle, through its API dispatcher: a pod
+// pending without one is waited for, up to a second.
 func (b *ControlPlaneBackend) PendingReasons(ctx context.Context, names []string) map[string]string {
 	out := map[string]string{}
 	if b.run == nil {
 		return out
 	}
+	deadline := time.Now().Add(time.Second)
 	for _, n := range names {
-		p, err := b.cp.Kube.CoreV1().Pods(Namespace).Get(ctx, n, metav1.GetOptions{})
-		if err != nil || p.Spec.NodeName != "" {
-			continue
-		}
-		for _, c := range p.Status.Conditions {
-			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
-				out[n] = c.Message
+		for {
+			p, err := b.cp.Kube.CoreV1().Pods(Namespace).Get(ctx, n, metav1.GetOptions{})
+			if err != nil || p.Spec.NodeName != "" {
+				break
 			}
+			for _, c := range p.Status.Conditions {
+				if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
+					out[n] = c.Message
+				}
+			}
+			if _, ok := out[n]; ok || time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+			time.Sleep(time.Millisecond)
 		}
 	}
 	return out

@@ -16,6 +16,7 @@ import (
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/consolidate"
 	"github.com/foresight-dev/foresight/pkg/demand"
 	"github.com/foresight-dev/foresight/pkg/rightsize"
 )
@@ -184,6 +185,11 @@ type simPod struct {
 	// migrated is set on the new pod of a workload whose previous pod was
 	// moved: while it is pending, the workload is down.
 	migrated bool
+	// restart and ahead are what the pod would be re-created with if
+	// evicted and its predicted requests over the consolidation horizon,
+	// as computed at step plannedAt (-1: never).
+	restart, ahead [2]int64
+	plannedAt      int
 }
 
 // runPolicy replays the trace under one policy.
@@ -328,7 +334,7 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		req := podRequests(pod)
 		out.RequestedCPU += req[0]
 		out.RequestedMemory += req[1]
-		sp := &simPod{tr: i, name: pod.Name, rank: annotations.Rank(pt.Class), req: req, arrived: t, bound: -1, node: -1, pod: pod}
+		sp := &simPod{tr: i, name: pod.Name, rank: annotations.Rank(pt.Class), req: req, arrived: t, bound: -1, node: -1, pod: pod, plannedAt: -1}
 		all, live = append(all, sp), append(live, sp)
 		if err := b.CreatePod(ctx, pod); err != nil {
 			return nil, err
@@ -401,7 +407,11 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		resized := 0
 		if p.Resize && t > start && (t-start)%resizeSteps == 0 {
 			var err error
-			if resized, migrated, err = resizePods(ctx, b, cfg, resize, ag, spec, nodes, live, t, now(), out); err != nil {
+			var plan *ConsolidateOptions
+			if p.Consolidate {
+				plan = &consolidateOpts
+			}
+			if resized, migrated, err = resizePods(ctx, b, cfg, resize, plan, ag, spec, nodes, live, t, now(), out); err != nil {
 				return nil, err
 			}
 			if len(migrated) > 0 {
@@ -418,9 +428,23 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		// for their growth: the cluster is short of room then.
 		var drained *consolidation
 		var evicted []*simPod
-		if p.Consolidate && t > start && (t-start)%consolidateSteps == 0 && len(migrated) == 0 &&
-			!slices.ContainsFunc(live, func(sp *simPod) bool { return sp.node < 0 }) {
-			if drained = planConsolidation(cfg, consolidateOpts, nodes, live, t); drained != nil {
+		if p.Consolidate && t > start && (t-start)%consolidateSteps == 0 {
+			var reason string
+			switch {
+			case len(migrated) > 0:
+				reason = passSkippedMigrated
+			case slices.ContainsFunc(live, func(sp *simPod) bool { return sp.node < 0 }):
+				reason = passSkippedPending
+			default:
+				var r consolidate.Reason
+				r, drained = planConsolidation(cfg, consolidateOpts, nodes, live, t)
+				reason = string(r)
+			}
+			if out.ConsolidationPasses == nil {
+				out.ConsolidationPasses = map[string]int{}
+			}
+			out.ConsolidationPasses[reason]++
+			if drained != nil {
 				n := nodes[drained.node]
 				if err := b.CordonNodes(ctx, []string{n.name}, true); err != nil {
 					return nil, err
@@ -490,6 +514,19 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 				}
 			}
 			if len(waiting) > 0 {
+				// Why the scheduler found no room, before the node is
+				// uncordoned: the drain's failure.
+				if e, ok := b.(Explainer); ok {
+					if out.ConsolidationFailures == nil {
+						out.ConsolidationFailures, out.ConsolidationFailureNodes = map[string]int{}, map[string]int{}
+					}
+					for _, msg := range e.PendingReasons(ctx, waiting) {
+						for r, n := range schedulingReasons(msg) {
+							out.ConsolidationFailures[r]++
+							out.ConsolidationFailureNodes[r] += n
+						}
+					}
+				}
 				n := nodes[drained.node]
 				if err := b.CordonNodes(ctx, []string{n.name}, false); err != nil {
 					return nil, err
@@ -654,12 +691,16 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 
 // resizePods is the controller's visit of the running pods at step t:
 // rightsize.DecideResize on each bound pod with what the agent publishes
-// of its workload. Shrinks are applied first, then growths in pod order,
+// of its workload; when the controller also consolidates (plan), the
+// same profile gives each pod's planned requests for the pass
+// (plannedRequests). Shrinks are applied first, then growths in pod order,
 // each if the node's allocatable still holds the requests of its pods (as
 // a kubelet admits a resize; it would defer one that does not fit);
-// a pod whose growth does not fit is returned for migration. The
+// a pod whose growth does not fit is returned for migration, or, where
+// o.Growth defers its class, only if another node holds it now (roomFor),
+// its resize otherwise left for the next visit. The
 // resizes go to the backend in one call; it returns their number.
-func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, ag *agent, spec RunSpec,
+func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, plan *ConsolidateOptions, ag *agent, spec RunSpec,
 	nodes []*simNode, live []*simPod, t int, now time.Time, out *Outcome) (int, []*simPod, error) {
 	type change struct {
 		sp   *simPod
@@ -669,13 +710,25 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, ag
 	}
 	var shrinks, grows []change
 	used := make([][2]int64, len(nodes))
+	original := make([][2]int64, len(nodes))
 	for _, sp := range live {
 		if sp.node < 0 {
 			continue
 		}
 		used[sp.node][0] += sp.req[0]
 		used[sp.node][1] += sp.req[1]
-		d := rightsize.DecideResize(sp.pod, &spec.TenantPolicy.Spec, ag.ResizeStatus(sp.tr, t), o.decide(now))
+		original[sp.node][0] += cfg.Trace.Pods[sp.tr].CPURequest
+		original[sp.node][1] += cfg.Trace.Pods[sp.tr].MemoryRequest
+		status := ag.ResizeStatus(sp.tr, t)
+		d := rightsize.DecideResize(sp.pod, &spec.TenantPolicy.Spec, status, o.decide(now))
+		if plan != nil {
+			var err error
+			sp.restart, sp.ahead, err = plannedRequests(cfg.Trace, sp.tr, &spec.TenantPolicy.Spec, status, o.admission(now), plan.Horizon)
+			if err != nil {
+				return 0, nil, err
+			}
+			sp.plannedAt = t
+		}
 		if !d.Changed {
 			continue
 		}
@@ -705,6 +758,24 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, ag
 		ps := &cfg.Pools[nodes[n].pool]
 		cpu, mem := used[n][0]+c.req[0]-c.sp.req[0], used[n][1]+c.req[1]-c.sp.req[1]
 		if cpu > ps.CPU || mem > ps.Memory {
+			if o.Growth.defers(cfg.Trace.Pods[c.sp.tr].Class) {
+				k := roomFor(cfg, nodes, used, original, n, c.req, &cfg.Trace.Pods[c.sp.tr])
+				if k < 0 {
+					out.ResizesDeferred++
+					continue
+				}
+				// The pod moves: the room is taken for it (the next
+				// growth does not count on it too) and freed on its node.
+				pt := &cfg.Trace.Pods[c.sp.tr]
+				used[k][0] += c.req[0]
+				used[k][1] += c.req[1]
+				original[k][0] += pt.CPURequest
+				original[k][1] += pt.MemoryRequest
+				used[n][0] -= c.sp.req[0]
+				used[n][1] -= c.sp.req[1]
+				original[n][0] -= pt.CPURequest
+				original[n][1] -= pt.MemoryRequest
+			}
 			migrate = append(migrate, c.sp)
 			out.Migrations++
 			continue
@@ -727,6 +798,31 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, ag
 		c.sp.pod, c.sp.req = c.next, c.req
 	}
 	return len(apply), migrate, nil
+}
+
+// roomFor returns a schedulable node other than from that holds a pod of
+// workload pt at requests req next to the requests (used) and original
+// requests (original) of its pods, within its pool's overcommit bound;
+// dedicated nodes only for critical pods. -1 when none does.
+func roomFor(cfg *Config, nodes []*simNode, used, original [][2]int64, from int, req [2]int64, pt *PodTrace) int {
+	for k, n := range nodes {
+		if k == from || !n.created || n.removed || n.cordoned {
+			continue
+		}
+		ps := &cfg.Pools[n.pool]
+		if ps.Tier == foresightv1alpha1.PoolTierDedicated && pt.Class != foresightv1alpha1.SLAClassCritical {
+			continue
+		}
+		if used[k][0]+req[0] > ps.CPU || used[k][1]+req[1] > ps.Memory {
+			continue
+		}
+		if r := int64(ps.MaxOvercommitPercent); ps.Tier != foresightv1alpha1.PoolTierDedicated && r > 0 &&
+			(original[k][0]+pt.CPURequest > ps.CPU*r/100 || original[k][1]+pt.MemoryRequest > ps.Memory*r/100) {
+			continue
+		}
+		return k
+	}
+	return -1
 }
 
 // podRequests is a pod's CPU (millicores) and memory (bytes) requests.

@@ -29,6 +29,9 @@ type firstFitBackend struct {
 	cordons   []string
 	// pin keeps a workload's pods (label app) to one node.
 	pin map[string]string
+	// explain, when set, is the scheduler's message about every pending
+	// pod (PendingReasons).
+	explain string
 }
 
 func (f *firstFitBackend) Start(_ context.Context, run RunSpec) error {
@@ -148,6 +151,21 @@ func (f *firstFitBackend) ResizePods(_ context.Context, resizes []PodResize) err
 }
 
 func (f *firstFitBackend) Stop(context.Context) error { return nil }
+
+// PendingReasons implements Explainer: explain for every named pod not
+// bound, nil without it.
+func (f *firstFitBackend) PendingReasons(_ context.Context, names []string) map[string]string {
+	if f.explain == "" {
+		return nil
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if f.bound[n] == "" {
+			out[n] = f.explain
+		}
+	}
+	return out
+}
 
 const gi = float64(1 << 30)
 
@@ -278,20 +296,31 @@ func TestRunConsolidation(t *testing.T) {
 		pin              map[string]string
 		undone           int
 		pods             int
+		// passes at steps 12 (the node is 55 minutes old), 24 and 36
+		// (the node is gone, or kept after the undone drain).
+		passes   map[string]int
+		explain  string
+		failures map[string]int
+		// failureNodes: the nodes giving each reason.
+		failureNodes map[string]int
 	}{
 		{name: "without consolidation the variable node stays", variableSteps: 47, pods: 2},
 		{name: "consolidation empties it", consolidate: true, variableSteps: 25, consolidations: 1, evicted: 1,
-			cordons: []string{"variable-0=true"}, violatedStandard: 1, pods: 3},
+			cordons: []string{"variable-0=true"}, violatedStandard: 1, pods: 3, passes: map[string]int{"no-candidate": 2, "emptied": 1}},
 		// The scheduler disagrees with the plan (y may only run on
 		// variable-0): the drain at step 24 is undone, y goes back, and
 		// the node is not tried again for 6 hours.
 		{name: "a drain whose pod finds no room is undone", consolidate: true, pin: map[string]string{"y": "variable-0"},
 			variableSteps: 47, consolidations: 1, evicted: 1, undone: 1,
-			cordons: []string{"variable-0=true", "variable-0=false"}, violatedStandard: 1, pods: 3},
+			cordons: []string{"variable-0=true", "variable-0=false"}, violatedStandard: 1, pods: 3,
+			passes:       map[string]int{"no-candidate": 2, "emptied": 1},
+			explain:      "0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) didn't match Pod's node affinity/selector. preemption: not tried.",
+			failures:     map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1},
+			failureNodes: map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, ctx := ktesting.NewTestContext(t)
-			f := &firstFitBackend{pin: tc.pin}
+			f := &firstFitBackend{pin: tc.pin, explain: tc.explain}
 			res, err := Run(ctx, f, Config{
 				Trace: tr, Pools: scenarioPools(),
 				Policies: []Policy{{Name: "requests", Agent: AgentOff, Consolidate: tc.consolidate}},
@@ -315,6 +344,15 @@ func TestRunConsolidation(t *testing.T) {
 			}
 			if o.Unplaced != 0 || o.Pods != tc.pods {
 				t.Errorf("pods %d, unplaced %d; want %d, 0", o.Pods, o.Unplaced, tc.pods)
+			}
+			if diff := cmp.Diff(tc.passes, o.ConsolidationPasses); diff != "" {
+				t.Errorf("consolidation passes (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.failures, o.ConsolidationFailures); diff != "" {
+				t.Errorf("why drains failed (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.failureNodes, o.ConsolidationFailureNodes); diff != "" {
+				t.Errorf("nodes giving each reason (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 
+	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 	"github.com/foresight-dev/foresight/pkg/rightsize"
 )
 
@@ -20,6 +21,45 @@ type ResizeOptions struct {
 	Horizon time.Duration
 	// MinChangePercent is the hysteresis of shrinking: 10%.
 	MinChangePercent int64
+	// Growth is what the controller does with a growth its node cannot
+	// hold: GrowthMigrate (the default), GrowthDeferUnlessRoom or
+	// GrowthDeferBelowStandard. Deferring costs fewer nodes and more
+	// throttling (docs/benchmarks/replay.md).
+	Growth GrowthPolicy
+}
+
+// GrowthPolicy is what the controller does with a pod whose growth its
+// node cannot hold.
+type GrowthPolicy string
+
+const (
+	// GrowthMigrate migrates the pod: it is deleted, re-created at its
+	// new requests and scheduled anew (on a node the autoscaler adds if
+	// none holds it).
+	GrowthMigrate GrowthPolicy = "migrate"
+	// GrowthDeferUnlessRoom migrates the pod only if another schedulable
+	// node holds it at its new requests now (by requests and its pool's
+	// overcommit bound); otherwise the resize is deferred, as a kubelet
+	// defers a resize that does not fit: the pod keeps running at its
+	// requests and the next visit tries again. No restart, no node added
+	// for it; the node's usage may exceed what the requests promise.
+	GrowthDeferUnlessRoom GrowthPolicy = "defer-unless-room"
+	// GrowthDeferBelowStandard is GrowthDeferUnlessRoom for batch and
+	// best-effort pods, whose classes accept throttling, and
+	// GrowthMigrate for the others.
+	GrowthDeferBelowStandard GrowthPolicy = "defer-below-standard"
+)
+
+// defers tells whether a growth of a pod of the class that its node
+// cannot hold may be deferred.
+func (g GrowthPolicy) defers(class foresightv1alpha1.SLAClass) bool {
+	switch g {
+	case GrowthDeferUnlessRoom:
+		return true
+	case GrowthDeferBelowStandard:
+		return class == foresightv1alpha1.SLAClassBatch || class == foresightv1alpha1.SLAClassBestEffort
+	}
+	return false
 }
 
 func (o ResizeOptions) withDefaults() ResizeOptions {
@@ -31,6 +71,9 @@ func (o ResizeOptions) withDefaults() ResizeOptions {
 	}
 	if o.MinChangePercent <= 0 {
 		o.MinChangePercent = 10
+	}
+	if o.Growth == "" {
+		o.Growth = GrowthMigrate
 	}
 	return o
 }

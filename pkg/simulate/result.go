@@ -72,11 +72,23 @@ type Outcome struct {
 	// Migrations the pods it moved because their node could not hold
 	// their growth (Policy.Resize).
 	ResizesUp, ResizesDown, Migrations int
+	// ResizesDeferred counts the growths left for a later visit because
+	// neither the pod's node nor another held them
+	// (GrowthDeferUnlessRoom).
+	ResizesDeferred int
 	// Consolidations counts the nodes the controller drained to empty
 	// them, ConsolidationMoves the pods it evicted for that, and
 	// ConsolidationsUndone the drains undone because an evicted pod found
 	// no room (Policy.Consolidate).
 	Consolidations, ConsolidationMoves, ConsolidationsUndone int
+	// ConsolidationPasses counts the controller's consolidation passes by
+	// outcome: the decision's reason (consolidate.Reason), or why the pass
+	// was skipped. ConsolidationFailures counts, for the pods of undone
+	// drains that found no room, the reasons in the scheduler's
+	// FailedScheduling message (each reason once per pod), and
+	// ConsolidationFailureNodes the nodes that gave each reason, summed
+	// over those pods.
+	ConsolidationPasses, ConsolidationFailures, ConsolidationFailureNodes map[string]int
 	// ForecastFailures counts workloads the agent could not fit a
 	// forecaster for.
 	ForecastFailures int
@@ -228,12 +240,22 @@ func (r *Result) WriteTable(w io.Writer) error {
 	for i := range r.Outcomes {
 		o := &r.Outcomes[i]
 		if o.Policy.Resize {
-			resizes = append(resizes, fmt.Sprintf("  %s: %d resizes raising requests, %d lowering them; %d pods migrated (their growth did not fit their node)",
-				o.Policy.Name, o.ResizesUp, o.ResizesDown, o.Migrations))
+			resizes = append(resizes, fmt.Sprintf("  %s: %d resizes raising requests, %d lowering them; %d pods migrated (their growth did not fit their node), %d growths deferred (no node held them)",
+				o.Policy.Name, o.ResizesUp, o.ResizesDown, o.Migrations, o.ResizesDeferred))
 		}
 		if o.Policy.Consolidate {
 			resizes = append(resizes, fmt.Sprintf("  %s: %d variable nodes drained to be removed (%d pods evicted), %d drains undone (an evicted pod found no room)",
 				o.Policy.Name, o.Consolidations, o.ConsolidationMoves, o.ConsolidationsUndone))
+			if len(o.ConsolidationPasses) > 0 {
+				resizes = append(resizes, "    consolidation passes: "+countsText(o.ConsolidationPasses))
+			}
+			if len(o.ConsolidationFailures) > 0 {
+				reasons := make(map[string]int, len(o.ConsolidationFailures))
+				for r, n := range o.ConsolidationFailures {
+					reasons[fmt.Sprintf("%s (%d nodes)", r, o.ConsolidationFailureNodes[r])] = n
+				}
+				resizes = append(resizes, "    why evicted pods found no room (pods whose FailedScheduling names the reason, and the nodes that gave it summed over them): "+countsText(reasons))
+			}
 		}
 	}
 	if len(resizes) > 0 {
@@ -258,6 +280,25 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// countsText lists counts, the largest first: "a 3, b 1".
+func countsText(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, "; ")
 }
 
 func ratio(a, b float64) float64 {
