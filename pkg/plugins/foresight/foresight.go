@@ -12,12 +12,14 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
@@ -93,7 +95,7 @@ var (
 	_ fwk.SignPlugin        = &Foresight{}
 	_ fwk.ReservePlugin     = &Foresight{}
 	_ fwk.PostFilterPlugin  = &Foresight{}
-	_ fwk.PostBindPlugin    = &Foresight{}
+	_ fwk.BindPlugin        = &Foresight{}
 )
 
 // New builds the plugin from its arguments and starts the informers of the
@@ -599,8 +601,8 @@ func isPolicyOfPodNamespace(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk
 
 // Reserve puts the pod into its partition on the chosen node in the
 // cache, deciding again under the cache's lock, and records why the pod
-// goes there, computed on the same snapshot its score was, for PostBind
-// to publish.
+// goes there, computed on the same snapshot its score was, for Bind to
+// write onto the pod.
 func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	s, err := readState(state)
 	if err != nil {
@@ -678,19 +680,42 @@ func (pl *Foresight) roomFreed(logger klog.Logger) {
 	}
 }
 
-// PostBind publishes the placement record as an event on the pod, which `kubectl foresight explain pod` shows.
-func (pl *Foresight) PostBind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
-	// The member stays "reserved" until the pod informer shows it bound
-	// (podHandler), so that reconcile never reads a lagging pod as a
-	// leftover reservation.
+// Bind binds the pod as kube-scheduler's DefaultBinder does, with the
+// placement record as the pod's foresight.dev/placement annotation: the
+// API server copies a Binding's annotations onto the pod in the same write
+// that sets its node, so the record costs no request of its own (an event
+// per pod did, and expired after an hour). `kubectl foresight explain pod`
+// shows it. A pod with no record (Reserve did not run) is left to the
+// next binder.
+func (pl *Foresight) Bind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	d, err := state.Read(explainKey)
 	if err != nil {
-		return
+		return fwk.NewStatus(fwk.Skip)
 	}
 	r, ok := d.(*placementRecord)
 	if !ok {
-		return
+		return fwk.NewStatus(fwk.Skip)
 	}
-	pl.recorder.Eventf(pod, nil, v1.EventTypeNormal, ReasonPlaced, "Scheduling", "%s", r.String())
-	klog.FromContext(ctx).V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
+	binding := &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,
+			Annotations: map[string]string{annotations.Placement: r.String()}},
+		Target: v1.ObjectReference{Kind: "Node", Name: nodeName},
+	}
+	logger := klog.FromContext(ctx)
+	// The member stays "reserved" until the pod informer shows it bound
+	// (podHandler), so that reconcile never reads a lagging pod as a
+	// leftover reservation.
+	if c := pl.handle.APICacher(); c != nil {
+		onFinish, err := c.BindPod(binding)
+		if err != nil {
+			return fwk.AsStatus(err)
+		}
+		if err := c.WaitOnFinish(ctx, onFinish); err != nil {
+			return fwk.AsStatus(err)
+		}
+	} else if err := schedutil.BindPod(ctx, pl.handle.ClientSet(), binding); err != nil {
+		return fwk.AsStatus(err)
+	}
+	logger.V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
+	return nil
 }
