@@ -30,8 +30,9 @@ type clusterState struct {
 	nodes      []v1.Node
 	pools      []foresightv1alpha1.ResourcePool
 	partitions []foresightv1alpha1.Partition
-	// records are the pods' ForesightPlaced records, and refusals their
-	// latest FailedScheduling notes.
+	// records are the pods' placement records (their
+	// foresight.dev/placement annotations), and refusals their latest
+	// FailedScheduling notes.
 	records  map[types.UID]foresight.PlacementRecord
 	refusals map[types.UID]string
 	// poolOf is each node's pool.
@@ -45,6 +46,16 @@ func readState(ctx context.Context, cp *framework.ControlPlane) (*clusterState, 
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
 	s.pods = pods.Items
+	for i := range s.pods {
+		p := &s.pods[i]
+		if v, ok := p.Annotations[annotations.Placement]; ok {
+			r, err := foresight.ParsePlacementRecord(v)
+			if err != nil {
+				return nil, fmt.Errorf("pod %s/%s: %w", p.Namespace, p.Name, err)
+			}
+			s.records[p.UID] = r
+		}
+	}
 	nodes, err := cp.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
@@ -68,14 +79,7 @@ func readState(ctx context.Context, cp *framework.ControlPlane) (*clusterState, 
 		return events.Items[i].CreationTimestamp.Before(&events.Items[j].CreationTimestamp)
 	})
 	for _, e := range events.Items {
-		switch e.Reason {
-		case foresight.ReasonPlaced:
-			r, err := foresight.ParsePlacementRecord(e.Note)
-			if err != nil {
-				return nil, fmt.Errorf("event %s/%s: %w", e.Namespace, e.Name, err)
-			}
-			s.records[e.Regarding.UID] = r
-		case "FailedScheduling":
+		if e.Reason == "FailedScheduling" {
 			s.refusals[e.Regarding.UID] = strings.TrimSpace(e.Note)
 		}
 	}

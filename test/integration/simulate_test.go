@@ -18,8 +18,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/foresight-dev/foresight/internal/sharedtraces"
+	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
-	"github.com/foresight-dev/foresight/pkg/plugins/foresight"
 	"github.com/foresight-dev/foresight/pkg/simulate"
 	"github.com/foresight-dev/foresight/test/framework"
 )
@@ -96,30 +96,30 @@ func (r *recordingBackend) Schedule(ctx context.Context, retry []string) (map[st
 	return placements, err
 }
 
-// placementNote waits for the Foresight plugin's ForesightPlaced event on
-// a pod and returns its note without the node's and the partition's names
-// (which random tie-breaking between identical nodes may change).
+// placementNote waits for the Foresight plugin's placement record on a pod
+// (its foresight.dev/placement annotation) and returns it without the
+// node's and the partition's names (which random tie-breaking between
+// identical nodes may change).
 func placementNote(ctx context.Context, t *testing.T, cp *framework.ControlPlane, pod string) string {
 	t.Helper()
 	var note string
 	err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		events, err := cp.Kube.EventsV1().Events(simulate.Namespace).List(ctx, metav1.ListOptions{})
+		p, err := cp.Kube.CoreV1().Pods(simulate.Namespace).Get(ctx, pod, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
-		for _, e := range events.Items {
-			if e.Reason == foresight.ReasonPlaced && e.Regarding.Name == pod {
-				var kept []string
-				for _, f := range strings.Fields(e.Note) {
-					if !strings.HasPrefix(f, "node=") && !strings.HasPrefix(f, "partition=") {
-						kept = append(kept, f)
-					}
-				}
-				note = strings.Join(kept, " ")
-				return true, nil
+		v, ok := p.Annotations[annotations.Placement]
+		if !ok {
+			return false, nil
+		}
+		var kept []string
+		for _, f := range strings.Fields(v) {
+			if !strings.HasPrefix(f, "node=") && !strings.HasPrefix(f, "partition=") {
+				kept = append(kept, f)
 			}
 		}
-		return false, nil
+		note = strings.Join(kept, " ")
+		return true, nil
 	})
 	if err != nil {
 		t.Fatalf("Waiting for the placement record of pod %s: %v", pod, err)

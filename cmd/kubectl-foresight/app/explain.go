@@ -83,9 +83,10 @@ func ExplainPod(ctx context.Context, client kubernetes.Interface, namespace, nam
 }
 
 // Pod writes where a pod was placed and why: its requests (and what they
-// were before rightsizing), the ForesightPlaced record of the scheduler
-// (pool, partition and how the pod joined it, the prediction and its
-// source, every score term with its weight), the Partition object the pod
+// were before rightsizing), the scheduler's placement record (the pod's
+// foresight.dev/placement annotation, or the ForesightPlaced event older
+// schedulers published: pool, partition and how the pod joined it, the
+// prediction and its source, every score term with its weight), the Partition object the pod
 // is a member of (its size and members), and any FailedScheduling
 // reasons.
 func (e Explainer) Pod(ctx context.Context, namespace, name string, out io.Writer) error {
@@ -118,6 +119,13 @@ func (e Explainer) Pod(ctx context.Context, namespace, name string, out io.Write
 			failures = append(failures, fmt.Sprintf("%s\t%s", eventTime(ev).Format("15:04:05"), strings.TrimSpace(ev.Message)))
 		}
 	}
+	if v, ok := pod.Annotations[annotations.Placement]; ok {
+		r, err := foresight.ParsePlacementRecord(v)
+		if err != nil {
+			return fmt.Errorf("annotation %s of pod %s/%s: %w", annotations.Placement, namespace, name, err)
+		}
+		placed = &r
+	}
 
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Pod:\t%s/%s\n", pod.Namespace, pod.Name)
@@ -142,7 +150,7 @@ func (e Explainer) Pod(ctx context.Context, namespace, name string, out io.Write
 		e.writePartition(ctx, w, pod, placed)
 		writeScore(w, placed)
 	} else if pod.Spec.NodeName != "" {
-		fmt.Fprintf(w, "Placement:\tno Foresight record (placed by another scheduler, or the record's event expired)\n")
+		fmt.Fprintf(w, "Placement:\tno Foresight record (placed by another scheduler, or by an older Foresight scheduler whose event expired)\n")
 		e.writePartition(ctx, w, pod, nil)
 	}
 	if len(failures) > 0 {

@@ -24,8 +24,9 @@ import (
 	"github.com/foresight-dev/foresight/pkg/plugins/foresight"
 )
 
-// record is the note of a ForesightPlaced event as the scheduler writes
-// it: (100×4 + 40×3 + 90×2 + 75×1) / 10 = 77.
+// record is a placement record as the scheduler writes it (the pod's
+// foresight.dev/placement annotation; older schedulers: a ForesightPlaced
+// event's note): (100×4 + 40×3 + 90×2 + 75×1) / 10 = 77.
 const record = "node=fixed-0 pool=fixed tier=fixed class=standard partition=fixed-0-standard-0 placement=grow source=profile " +
 	"demand=cpu=450m,memory=1Gi score=77 cost=100 costWeight=4 utilization=40 utilizationWeight=3 risk=90 riskWeight=2 confidence=75 confidenceWeight=1"
 
@@ -90,6 +91,8 @@ Partition:	fixed-0-standard-0 (grew it to make room)
   risk	90/100: how unlikely the partition's joint demand is to exceed its size at the busiest hour (100: negligible)
   confidence	75/100: trust in the prediction (forecast > profile > requests > default), higher where the overcommit allowance is little used
 `
+	annotated := web.DeepCopy()
+	annotated.Annotations[annotations.Placement] = record
 	tests := []struct {
 		name        string
 		pod         *corev1.Pod
@@ -103,6 +106,24 @@ Partition:	fixed-0-standard-0 (grew it to make room)
 			name:       "placed in a partition",
 			pod:        web,
 			objects:    []runtime.Object{event(web, "placed", foresight.ReasonPlaced, record, web.UID, 0)},
+			partitions: []runtime.Object{joined},
+			want: placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
+  members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
+` + score,
+		},
+		{
+			name:       "record in the pod's annotation",
+			pod:        annotated,
+			partitions: []runtime.Object{joined},
+			want: placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
+  members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
+` + score,
+		},
+		{
+			name: "the annotation wins over an older scheduler's event",
+			pod:  annotated,
+			objects: []runtime.Object{event(web, "placed", foresight.ReasonPlaced,
+				"node=fixed-0 pool=none tier=none class=standard score=1 cost=1 costWeight=1", web.UID, 0)},
 			partitions: []runtime.Object{joined},
 			want: placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
   members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
@@ -196,7 +217,7 @@ Scheduler:	default-scheduler
 SLA class:	(namespace default)
 Requests:	0
 Node:	plain-0
-Placement:	no Foresight record (placed by another scheduler, or the record's event expired)
+Placement:	no Foresight record (placed by another scheduler, or by an older Foresight scheduler whose event expired)
 `,
 		},
 	}
@@ -240,5 +261,10 @@ func TestExplainPodMalformedRecord(t *testing.T) {
 	var out strings.Builder
 	if err := ExplainPod(ctx, kube, "shop", "web-1", &out); err == nil || !strings.Contains(err.Error(), "event placed") {
 		t.Errorf("ExplainPod with a malformed record: error %v, want one naming the event", err)
+	}
+	annotated := st.MakePod().Namespace("shop").Name("web-2").UID("uid-2").Node("fixed-0").Annotation(annotations.Placement, "garbage").Obj()
+	kube = kubefake.NewClientset(annotated)
+	if err := ExplainPod(ctx, kube, "shop", "web-2", &out); err == nil || !strings.Contains(err.Error(), annotations.Placement) {
+		t.Errorf("ExplainPod with a malformed annotation: error %v, want one naming the annotation", err)
 	}
 }

@@ -10,14 +10,15 @@ import (
 	"github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
 )
 
-// ReasonPlaced is the reason of the event that records why a pod was
-// placed where it was.
+// ReasonPlaced is the reason of the event that recorded why a pod was
+// placed where it was, before the record moved to the pod's
+// foresight.dev/placement annotation; readers still accept it.
 const ReasonPlaced = "ForesightPlaced"
 
 // placementRecord is why a pod went to a node: the node's pool and every
-// term of its score. It is published as the note of a ForesightPlaced
-// event, in a key=value form that people read and ParsePlacementRecord
-// parses.
+// term of its score. Bind writes it onto the pod as the
+// foresight.dev/placement annotation, in a key=value form that people
+// read and ParsePlacementRecord parses.
 type placementRecord struct {
 	Node, Pool, Tier, Class string
 	// Partition is the partition the pod joined and Placement how
@@ -49,7 +50,7 @@ func (r placementRecord) String() string {
 		r.Node, pool, tier, r.Class, part, how, r.Source, r.Demand, r.Score, r.Cost, r.CostWeight, r.Utilization, r.UtilizationWeight, r.Risk, r.RiskWeight, r.Confidence, r.ConfidenceWeight)
 }
 
-// PlacementRecord is a parsed ForesightPlaced event note.
+// PlacementRecord is a parsed placement record.
 type PlacementRecord struct {
 	Node, Pool, Class string
 	Tier              v1alpha1.PoolTier
@@ -64,7 +65,9 @@ type PlacementRecord struct {
 	Risk, RiskWeight, Confidence, ConfidenceWeight          int64
 }
 
-// ParsePlacementRecord parses the note of a ForesightPlaced event.
+// ParsePlacementRecord parses a placement record: the value of a pod's
+// foresight.dev/placement annotation, or the note of an older
+// ForesightPlaced event.
 func ParsePlacementRecord(note string) (PlacementRecord, error) {
 	var r PlacementRecord
 	ints := map[string]*int64{

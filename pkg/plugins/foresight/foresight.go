@@ -12,12 +12,14 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+	schedutil "k8s.io/kubernetes/pkg/scheduler/util"
 
 	"github.com/foresight-dev/foresight/pkg/annotations"
 	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
@@ -93,7 +95,7 @@ var (
 	_ fwk.SignPlugin        = &Foresight{}
 	_ fwk.ReservePlugin     = &Foresight{}
 	_ fwk.PostFilterPlugin  = &Foresight{}
-	_ fwk.PostBindPlugin    = &Foresight{}
+	_ fwk.BindPlugin        = &Foresight{}
 )
 
 // New builds the plugin from its arguments and starts the informers of the
@@ -409,7 +411,9 @@ func (pl *Foresight) fitInputFor(s *podState, p *pool, nodeInfo fwk.NodeInfo) fi
 // whose pool membership is ambiguous, and, on the nodes of a pool, admits
 // a pod only where a partition of its class has or can make room for its
 // predicted demand within the node's budget and the pool's overcommit
-// limit. Nodes in no pool are left to the other filters.
+// limit. Nodes in no pool are left to the other filters. On a node that
+// fits, it also computes the node's score, which Score returns: Score
+// then needs no second look at the node's partitions.
 func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
 	s, err := readState(state)
 	if err != nil {
@@ -419,8 +423,9 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	entry := pl.cache.entries.get(node.Name)
-	p, err := entry.poolOf(pl.pools.snapshot(), node)
+	entry := pl.cache.entries.forInfo(nodeInfo, node)
+	snap := pl.pools.snapshot()
+	rec, p, err := entry.poolOf(snap, node)
 	if err != nil {
 		klog.FromContext(ctx).V(5).Info("Node in several pools", "node", klog.KObj(node), "err", err)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict)
@@ -432,9 +437,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
 	in := pl.fitInputFor(s, p, nodeInfo)
-	view := entry.view.Load()
-	res := fitOn(view, &in)
-	entry.fit = fitMemo{cycle: s.cycle, view: view, pool: p, res: res}
+	res := fitOn(&rec.view, &in)
 	if res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
@@ -442,14 +445,25 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		}
 		return fwk.NewStatus(fwk.Unschedulable, res.reason)
 	}
+	var t scoreTerms
+	t.pooled(pl.args.ScoreWeights, s, p, nodeInfo, &res)
+	entry.fit = fitMemo{cycle: s.cycle, rec: rec, snap: snap, score: t.Score}
 	return nil
 }
 
-// Score rates a node by the cost-benefit of placing the pod there.
+// Score rates a node by the cost-benefit of placing the pod there: the
+// score Filter computed in this cycle on the same partitions and pools,
+// else computed afresh.
 func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
 	s, err := readState(state)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
+	}
+	if node := nodeInfo.Node(); node != nil && s.cycle != 0 {
+		entry := pl.cache.entries.forInfo(nodeInfo, node)
+		if m := &entry.fit; m.cycle == s.cycle && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
+			return m.score, nil
+		}
 	}
 	r, err := pl.explain(s, nodeInfo)
 	if err != nil {
@@ -461,10 +475,30 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 	return r.Score, nil
 }
 
-// explain computes the score of a node for a pod with every term that
-// makes it up: the cost of the capacity, the utilisation after the
+// scoreTerms are the terms of a node's score and their weighted sum.
+type scoreTerms struct {
+	Cost, Utilization, Risk, Confidence, Score int64
+}
+
+// pooled computes the terms on a node of pool p where the pod's
+// placement is res: the cost of the capacity, the utilisation after the
 // placement, the risk that the chosen partition overflows, and how the
 // trust in the prediction suits the node's overcommitment.
+func (t *scoreTerms) pooled(w config.ScoreWeights, s *podState, p *pool, nodeInfo fwk.NodeInfo, res *fitResult) {
+	alloc := nodeInfo.GetAllocatable()
+	allocatable := demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()}
+	t.Cost = costScore(nodeCost{Tier: p.tier, Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
+	// Utilisation: the node's partitions and the requests of pods outside
+	// them, after the placement, against its allocatable.
+	used := res.placement.Allocated.Add(allocatable.Sub(res.placement.Budget))
+	t.Utilization = utilizationScore(used[demand.CPU], allocatable[demand.CPU], used[demand.Memory], allocatable[demand.Memory])
+	t.Risk = riskScore(res.pExceed, p.confidenceFor(s.class.Confidence))
+	t.Confidence = confidenceScore(sourceConfidence(s.source), overcommitUsed(res.originalAfter, allocatable, res.originalLimit))
+	t.Score = weighted([2]int64{t.Cost, w.Cost}, [2]int64{t.Utilization, w.Utilization}, [2]int64{t.Risk, w.Risk}, [2]int64{t.Confidence, w.Confidence})
+}
+
+// explain computes the score of a node for a pod with every term that
+// makes it up (scoreTerms), and where the pod would go.
 func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecord, error) {
 	node := nodeInfo.Node()
 	if node == nil {
@@ -475,41 +509,27 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		Node: node.Name, Class: string(s.spec.Class), Source: string(s.source),
 		CostWeight: w.Cost, UtilizationWeight: w.Utilization, RiskWeight: w.Risk, ConfidenceWeight: w.Confidence,
 	}
-	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
-	allocatable := demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()}
-	entry := pl.cache.entries.get(node.Name)
-	p, err := entry.poolOf(pl.pools.snapshot(), node)
+	_, p, err := pl.cache.entries.forInfo(nodeInfo, node).poolOf(pl.pools.snapshot(), node)
 	if err != nil || p == nil {
 		// Off pools: requests are all that is known of the node.
+		alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
 		r.Cost = costScore(nodeCost{Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
-		r.Utilization = utilizationScore(req.GetMilliCPU()+s.requested[demand.CPU], allocatable[demand.CPU], req.GetMemory()+s.requested[demand.Memory], allocatable[demand.Memory])
+		r.Utilization = utilizationScore(req.GetMilliCPU()+s.requested[demand.CPU], alloc.GetMilliCPU(), req.GetMemory()+s.requested[demand.Memory], alloc.GetMemory())
 		r.Risk = maxScore
 		r.Confidence = confidenceScore(sourceConfidence(s.source), 0)
 		r.Score = weighted([2]int64{r.Cost, w.Cost}, [2]int64{r.Utilization, w.Utilization}, [2]int64{r.Risk, w.Risk}, [2]int64{r.Confidence, w.Confidence})
 		return r, nil
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
-	confidence := p.confidenceFor(s.class.Confidence)
-	var res fitResult
-	view := entry.view.Load()
-	if m := &entry.fit; m.cycle == s.cycle && s.cycle != 0 && m.view == view && m.pool == p {
-		res = m.res // Filter's, on the same partitions
-	} else {
-		in := pl.fitInputFor(s, p, nodeInfo)
-		res = fitOn(view, &in)
-	}
+	in := pl.fitInputFor(s, p, nodeInfo)
+	res := pl.cache.fit(&in)
 	r.Placement = res.placement.Kind.String()
 	if res.partition != nil {
 		r.Partition = res.partition.name
 	}
-	r.Cost = costScore(nodeCost{Tier: p.tier, Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
-	// Utilisation: the node's partitions and the requests of pods outside
-	// them, after the placement, against its allocatable.
-	used := res.placement.Allocated.Add(allocatable.Sub(res.placement.Budget))
-	r.Utilization = utilizationScore(used[demand.CPU], allocatable[demand.CPU], used[demand.Memory], allocatable[demand.Memory])
-	r.Risk = riskScore(res.pExceed, confidence)
-	r.Confidence = confidenceScore(sourceConfidence(s.source), overcommitUsed(res.originalAfter, allocatable, res.originalLimit))
-	r.Score = weighted([2]int64{r.Cost, w.Cost}, [2]int64{r.Utilization, w.Utilization}, [2]int64{r.Risk, w.Risk}, [2]int64{r.Confidence, w.Confidence})
+	var t scoreTerms
+	t.pooled(w, s, p, nodeInfo, &res)
+	r.Cost, r.Utilization, r.Risk, r.Confidence, r.Score = t.Cost, t.Utilization, t.Risk, t.Confidence, t.Score
 	return r, nil
 }
 
@@ -581,8 +601,8 @@ func isPolicyOfPodNamespace(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk
 
 // Reserve puts the pod into its partition on the chosen node in the
 // cache, deciding again under the cache's lock, and records why the pod
-// goes there, computed on the same snapshot its score was, for PostBind
-// to publish.
+// goes there, computed on the same snapshot its score was, for Bind to
+// write onto the pod.
 func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	s, err := readState(state)
 	if err != nil {
@@ -596,7 +616,7 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	if p, err := pl.cache.entries.get(nodeName).poolOf(pl.pools.snapshot(), nodeInfo.Node()); err == nil && p != nil {
+	if _, p, err := pl.cache.entries.get(nodeName).poolOf(pl.pools.snapshot(), nodeInfo.Node()); err == nil && p != nil {
 		in := pl.fitInputFor(s, p, nodeInfo)
 		r.Demand = in.member.Upper.String()
 		name, squeezed, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
@@ -660,19 +680,42 @@ func (pl *Foresight) roomFreed(logger klog.Logger) {
 	}
 }
 
-// PostBind publishes the placement record as an event on the pod, which `kubectl foresight explain pod` shows.
-func (pl *Foresight) PostBind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
-	// The member stays "reserved" until the pod informer shows it bound
-	// (podHandler), so that reconcile never reads a lagging pod as a
-	// leftover reservation.
+// Bind binds the pod as kube-scheduler's DefaultBinder does, with the
+// placement record as the pod's foresight.dev/placement annotation: the
+// API server copies a Binding's annotations onto the pod in the same write
+// that sets its node, so the record costs no request of its own (an event
+// per pod did, and expired after an hour). `kubectl foresight explain pod`
+// shows it. A pod with no record (Reserve did not run) is left to the
+// next binder.
+func (pl *Foresight) Bind(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	d, err := state.Read(explainKey)
 	if err != nil {
-		return
+		return fwk.NewStatus(fwk.Skip)
 	}
 	r, ok := d.(*placementRecord)
 	if !ok {
-		return
+		return fwk.NewStatus(fwk.Skip)
 	}
-	pl.recorder.Eventf(pod, nil, v1.EventTypeNormal, ReasonPlaced, "Scheduling", "%s", r.String())
-	klog.FromContext(ctx).V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
+	binding := &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,
+			Annotations: map[string]string{annotations.Placement: r.String()}},
+		Target: v1.ObjectReference{Kind: "Node", Name: nodeName},
+	}
+	logger := klog.FromContext(ctx)
+	// The member stays "reserved" until the pod informer shows it bound
+	// (podHandler), so that reconcile never reads a lagging pod as a
+	// leftover reservation.
+	if c := pl.handle.APICacher(); c != nil {
+		onFinish, err := c.BindPod(binding)
+		if err != nil {
+			return fwk.AsStatus(err)
+		}
+		if err := c.WaitOnFinish(ctx, onFinish); err != nil {
+			return fwk.AsStatus(err)
+		}
+	} else if err := schedutil.BindPod(ctx, pl.handle.ClientSet(), binding); err != nil {
+		return fwk.AsStatus(err)
+	}
+	logger.V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
+	return nil
 }

@@ -66,8 +66,6 @@ func (m *memberDemand) spread(r int) float64 {
 // aggregate sums the members of a partition so that the joint demand
 // with or without one more member is computed in constant time.
 type aggregate struct {
-	// hourly is Σ E_i·s_i(h) for CPU and memory.
-	hourly [2][demand.Hours]int64
 	// expected and upper are Σ E_i and Σ U_i.
 	expected, upper demand.Vector
 	// spreadSq is Σ r_i².
@@ -76,6 +74,10 @@ type aggregate struct {
 	// shaped counts the members with a daily shape: while none has one,
 	// the busiest hour is any hour and meanPeak is a sum.
 	shaped int
+	// hourly is Σ E_i·s_i(h) for CPU and memory. It comes last: it is
+	// read only while a member has a shape, and Filter reads the fields
+	// above for every partition of a node it visits.
+	hourly [2][demand.Hours]int64
 }
 
 // add adds (sign 1) or removes (sign -1) a member.

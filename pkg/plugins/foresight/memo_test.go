@@ -44,9 +44,23 @@ func TestScoreReusesFilterOnlyWithinCycle(t *testing.T) {
 	for i := range 4 {
 		reserve(fmt.Sprintf("w%d", i), "standard")
 	}
-	record := func(state *framework.CycleState) placementRecord {
+	// score is what kube-scheduler gets from Score; want what explain
+	// computes afresh, with every term.
+	score := func(state *framework.CycleState) int64 {
 		t.Helper()
-		s, err := readState(state)
+		v, st := pl.Score(ctx, state, webPod("new").Obj(), ni)
+		if !st.IsSuccess() {
+			t.Fatal(st.AsError())
+		}
+		return v
+	}
+	want := func() int64 {
+		t.Helper()
+		fresh := framework.NewCycleState()
+		if _, s := pl.PreFilter(ctx, fresh, webPod("new").Obj(), nil); !s.IsSuccess() {
+			t.Fatal(s.AsError())
+		}
+		s, err := readState(fresh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +68,7 @@ func TestScoreReusesFilterOnlyWithinCycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return r
+		return r.Score
 	}
 	pod := webPod("new").Obj()
 	filtered := framework.NewCycleState()
@@ -64,31 +78,31 @@ func TestScoreReusesFilterOnlyWithinCycle(t *testing.T) {
 	if s := pl.Filter(ctx, filtered, pod, ni); !s.IsSuccess() {
 		t.Fatal(s.AsError())
 	}
-	reused := record(filtered)
-	cold := framework.NewCycleState()
-	if _, s := pl.PreFilter(ctx, cold, pod, nil); !s.IsSuccess() {
-		t.Fatal(s.AsError())
+	entry := pl.cache.entries.get("n1")
+	if entry.fit.cycle == 0 {
+		t.Fatal("Filter left no score to reuse")
 	}
-	if computed := record(cold); computed != reused {
-		t.Errorf("Score after Filter = %+v, computed afresh = %+v", reused, computed)
+	reused := score(filtered)
+	if w := want(); reused != w {
+		t.Errorf("Score after Filter = %d, computed afresh = %d", reused, w)
 	}
-	if entry := pl.cache.entries.get("n1"); entry.fit.cycle == 0 {
-		t.Fatal("Filter left no result to reuse")
+	// Score returns Filter's result, not its own: a memo changed behind
+	// its back shows.
+	entry.fit.score = reused + 7
+	if got := score(filtered); got != reused+7 {
+		t.Errorf("Score = %d, want Filter's memo %d", got, reused+7)
 	}
+	entry.fit.score = reused
 
 	// The node's partitions change after Filter (another pod joins):
 	// Score must not use the stale result.
 	reserve("w4", "standard")
 	reserve("w5", "standard")
-	after := record(filtered)
-	fresh := framework.NewCycleState()
-	if _, s := pl.PreFilter(ctx, fresh, pod, nil); !s.IsSuccess() {
-		t.Fatal(s.AsError())
-	}
-	if want := record(fresh); after != want {
-		t.Errorf("Score after the partitions changed = %+v, want %+v (computed afresh)", after, want)
+	after := score(filtered)
+	if w := want(); after != w {
+		t.Errorf("Score after the partitions changed = %d, want %d (computed afresh)", after, w)
 	}
 	if after == reused {
-		t.Errorf("Record unchanged by two more members (%+v): the test does not exercise a change", after)
+		t.Errorf("Score unchanged by two more members (%d): the test does not exercise a change", after)
 	}
 }

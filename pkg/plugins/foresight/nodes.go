@@ -5,61 +5,164 @@ import (
 	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
-// nodeEntry is what the hot path keeps per node: the node's partitions
-// (an immutable view, republished at every change) and the memo of its
-// pool. Filter and Score find it with one read of a plain map.
+// nodeEntry is what the hot path keeps per node: one immutable record of
+// the node's partitions and pool, republished at every change of either,
+// so that Filter and Score read both with one pointer load.
 type nodeEntry struct {
-	view atomic.Pointer[nodeView]
-	pool atomic.Pointer[poolMemo]
-	// fit is what Filter found for the pod of the current scheduling
-	// cycle, for Score to reuse. kube-scheduler filters a node in one
+	// name is the node's name, which keys the entry.
+	name string
+	rec  atomic.Pointer[nodeRecord]
+	// fit is the score Filter computed for the pod of the current
+	// scheduling cycle, for Score to return. kube-scheduler filters a node in one
 	// goroutine and scores only after every Filter has returned, and runs
 	// one cycle at a time, so no lock is needed.
 	fit fitMemo
 }
 
-// fitMemo is Filter's result for one pod on one node.
+// nodeRecord is an immutable record of a node: its partitions, and the
+// pool it belongs to under one pool snapshot and node object (a node's
+// update replaces its object and a pool change the snapshot, so a stale
+// pool is never used).
+type nodeRecord struct {
+	view nodeView
+	// hasPool is set once snap, node, pool and err are known.
+	hasPool bool
+	snap    *poolSnapshot
+	node    *v1.Node
+	pool    *pool
+	err     error
+}
+
+// fitMemo is the score Filter computed for one pod on one node.
 type fitMemo struct {
-	// cycle identifies the pod's scheduling cycle (podState.cycle), view
-	// and pool what the result was computed on.
+	// cycle identifies the pod's scheduling cycle (podState.cycle), rec
+	// and snap the partitions and pools the score was computed on.
 	cycle uint64
-	view  *nodeView
-	pool  *pool
-	res   fitResult
+	rec   *nodeRecord
+	snap  *poolSnapshot
+	score int64
 }
 
-// poolMemo is the pool of one node object under one pool snapshot; a
-// node's update replaces its object and a pool change the snapshot, so a
-// stale memo is never used.
-type poolMemo struct {
-	snap *poolSnapshot
-	node *v1.Node
-	pool *pool
-	err  error
+// load returns the node's current record, never nil.
+func (e *nodeEntry) load() *nodeRecord {
+	if r := e.rec.Load(); r != nil {
+		return r
+	}
+	return &nodeRecord{}
 }
 
-// poolOf returns the pool of a node, matching the snapshot's selectors
-// once per node object.
-func (e *nodeEntry) poolOf(snap *poolSnapshot, node *v1.Node) (*pool, error) {
-	if m := e.pool.Load(); m != nil && m.snap == snap && m.node == node {
-		return m.pool, m.err
+// update republishes the record with change applied to a copy of the
+// current one; concurrent updates (a partition change under the cache's
+// lock, a pool refresh from Filter) are retried, never lost.
+func (e *nodeEntry) update(change func(*nodeRecord)) *nodeRecord {
+	for {
+		old := e.rec.Load()
+		next := &nodeRecord{}
+		if old != nil {
+			*next = *old
+		}
+		change(next)
+		if e.rec.CompareAndSwap(old, next) {
+			return next
+		}
+	}
+}
+
+// setView replaces the node's partitions.
+func (e *nodeEntry) setView(v nodeView) {
+	e.update(func(r *nodeRecord) { r.view = v })
+}
+
+// view returns the node's partitions.
+func (e *nodeEntry) view() *nodeView {
+	return &e.load().view
+}
+
+// poolOf returns the node's record and pool, matching the snapshot's
+// selectors once per node object.
+func (e *nodeEntry) poolOf(snap *poolSnapshot, node *v1.Node) (*nodeRecord, *pool, error) {
+	r := e.rec.Load()
+	if r != nil && r.hasPool && r.snap == snap && r.node == node {
+		return r, r.pool, r.err
 	}
 	p, err := snap.poolOf(node.Labels)
-	e.pool.Store(&poolMemo{snap: snap, node: node, pool: p, err: err})
-	return p, err
+	r = e.update(func(r *nodeRecord) {
+		r.hasPool, r.snap, r.node, r.pool, r.err = true, snap, node, p, err
+	})
+	return r, p, err
 }
 
-// nodeEntries maps node names to entries. The map is copied on write and
-// read without locks; it changes only when a node is first seen, and then
-// takes every node known at once.
+// nodeEntries maps nodes to entries: by name, and on the hot path by
+// kube-scheduler's NodeInfo object, which its snapshot keeps for a node as
+// long as the node exists (a pointer hashes and compares without touching
+// the name's bytes). Both maps are copied on write and read without locks.
 type nodeEntries struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string]*nodeEntry]
 	// known lists the names of every node (the node informer's), so that
 	// a miss adds all new nodes in one copy; nil adds only the one missed.
 	known func() []string
+
+	byInfo atomic.Pointer[map[fwk.NodeInfo]*nodeEntry]
+	// pending holds NodeInfo objects seen since byInfo was last copied;
+	// misses counts lookups that missed byInfo since then. Both under mu.
+	pending map[fwk.NodeInfo]*nodeEntry
+	misses  int
+}
+
+// forInfo returns the entry of the node a NodeInfo holds.
+func (e *nodeEntries) forInfo(ni fwk.NodeInfo, node *v1.Node) *nodeEntry {
+	if m := e.byInfo.Load(); m != nil {
+		// The name check guards against a NodeInfo object reused for
+		// another node (kube-scheduler does not; tests and tools may).
+		if x := (*m)[ni]; x != nil && x.name == node.Name {
+			return x
+		}
+	}
+	x := e.get(node.Name)
+	e.remember(ni, x)
+	return x
+}
+
+// remember records a NodeInfo's entry. The copy of byInfo is made when
+// the new objects are a quarter of it, or once 32 lookups missed objects
+// already pending, so that a cluster's nodes are added in a few copies
+// and none stays on the slow path.
+func (e *nodeEntries) remember(ni fwk.NodeInfo, x *nodeEntry) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pending == nil {
+		e.pending = map[fwk.NodeInfo]*nodeEntry{}
+	}
+	e.pending[ni] = x
+	e.misses++
+	var cur map[fwk.NodeInfo]*nodeEntry
+	if m := e.byInfo.Load(); m != nil {
+		cur = *m
+	}
+	if len(e.pending) < max(32, len(cur)/4) && e.misses < len(e.pending)+32 {
+		return
+	}
+	names := 0
+	if m := e.m.Load(); m != nil {
+		names = len(*m)
+	}
+	next := make(map[fwk.NodeInfo]*nodeEntry, len(cur)+len(e.pending))
+	// NodeInfo objects of deleted nodes are dropped when they outnumber
+	// the nodes: the map is then rebuilt from the objects seen since.
+	if len(cur) <= 2*names+64 {
+		for k, v := range cur {
+			next[k] = v
+		}
+	}
+	for k, v := range e.pending {
+		next[k] = v
+	}
+	e.byInfo.Store(&next)
+	e.pending, e.misses = nil, 0
 }
 
 func (e *nodeEntries) get(name string) *nodeEntry {
@@ -87,7 +190,7 @@ func (e *nodeEntries) get(name string) *nodeEntry {
 	}
 	for _, n := range append(names, name) {
 		if _, ok := next[n]; !ok {
-			next[n] = &nodeEntry{}
+			next[n] = &nodeEntry{name: n}
 		}
 	}
 	e.m.Store(&next)

@@ -80,32 +80,35 @@ type nodeView struct {
 
 // partSnap is an immutable copy of a partition.
 type partSnap struct {
-	// p is the live partition, touched only under the cache's lock.
-	p                  *partition
-	name               string
+	// Filter reads the fields in this order, for every partition of a
+	// node it visits: the first three to match the pod's, then floor
+	// (others) or size, joint and agg (its own).
 	class              foresightv1alpha1.SLAClass
 	pool               string
 	confidence         float64
-	size, joint, floor demand.Vector
+	floor, size, joint demand.Vector
 	agg                aggregate
+	// p is the live partition, touched only under the cache's lock.
+	p    *partition
+	name string
 }
 
 // publishLocked replaces a node's view with its current partitions.
 func (c *partitionCache) publishLocked(node string) {
 	np := c.nodes[node]
 	if np == nil {
-		c.entries.get(node).view.Store(nil)
+		c.entries.get(node).setView(nodeView{})
 		return
 	}
-	v := &nodeView{parts: make([]partSnap, len(np.partitions)), requested: np.requested, original: np.original}
+	v := nodeView{parts: make([]partSnap, len(np.partitions)), requested: np.requested, original: np.original}
 	for i, p := range np.partitions {
 		v.parts[i] = partSnap{p: p, name: p.name, class: p.class, pool: p.pool, confidence: p.confidence, size: p.size, joint: p.joint, floor: p.floorSize, agg: p.agg}
 	}
-	c.entries.get(node).view.Store(v)
+	c.entries.get(node).setView(v)
 }
 
 func (c *partitionCache) view(node string) *nodeView {
-	return c.entries.get(node).view.Load()
+	return c.entries.get(node).view()
 }
 
 // touchLocked records a change of p. Every change of a partition's

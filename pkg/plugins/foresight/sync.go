@@ -504,7 +504,7 @@ func (pl *Foresight) adoptBoundPods(logger klog.Logger, pods corelisters.PodList
 		if err != nil {
 			continue
 		}
-		p, err := pl.cache.entries.get(node.Name).poolOf(snap, node)
+		_, p, err := pl.cache.entries.get(node.Name).poolOf(snap, node)
 		if err != nil || p == nil {
 			continue
 		}
