@@ -423,7 +423,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	entry := pl.cache.entries.forInfo(nodeInfo, node)
+	entry := pl.cache.entries.get(node.Name)
 	snap := pl.pools.snapshot()
 	rec, p, err := entry.poolOf(snap, node)
 	if err != nil {
@@ -460,7 +460,7 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 		return 0, fwk.AsStatus(err)
 	}
 	if node := nodeInfo.Node(); node != nil && s.cycle != 0 {
-		entry := pl.cache.entries.forInfo(nodeInfo, node)
+		entry := pl.cache.entries.get(node.Name)
 		if m := &entry.fit; m.cycle == s.cycle && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
 			return m.score, nil
 		}
@@ -509,7 +509,7 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		Node: node.Name, Class: string(s.spec.Class), Source: string(s.source),
 		CostWeight: w.Cost, UtilizationWeight: w.Utilization, RiskWeight: w.Risk, ConfidenceWeight: w.Confidence,
 	}
-	_, p, err := pl.cache.entries.forInfo(nodeInfo, node).poolOf(pl.pools.snapshot(), node)
+	_, p, err := pl.cache.entries.get(node.Name).poolOf(pl.pools.snapshot(), node)
 	if err != nil || p == nil {
 		// Off pools: requests are all that is known of the node.
 		alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()

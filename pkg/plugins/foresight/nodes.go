@@ -5,16 +5,13 @@ import (
 	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
-	fwk "k8s.io/kube-scheduler/framework"
 )
 
 // nodeEntry is what the hot path keeps per node: one immutable record of
 // the node's partitions and pool, republished at every change of either,
 // so that Filter and Score read both with one pointer load.
 type nodeEntry struct {
-	// name is the node's name, which keys the entry.
-	name string
-	rec  atomic.Pointer[nodeRecord]
+	rec atomic.Pointer[nodeRecord]
 	// fit is the score Filter computed for the pod of the current
 	// scheduling cycle, for Score to return. kube-scheduler filters a node in one
 	// goroutine and scores only after every Filter has returned, and runs
@@ -95,74 +92,17 @@ func (e *nodeEntry) poolOf(snap *poolSnapshot, node *v1.Node) (*nodeRecord, *poo
 	return r, p, err
 }
 
-// nodeEntries maps nodes to entries: by name, and on the hot path by
-// kube-scheduler's NodeInfo object, which its snapshot keeps for a node as
-// long as the node exists (a pointer hashes and compares without touching
-// the name's bytes). Both maps are copied on write and read without locks.
+// nodeEntries maps node names to entries. The map is copied on write and
+// read without locks; it changes only when a node is first seen, and then
+// takes every node known at once. (A map keyed by kube-scheduler's NodeInfo
+// objects, which hash without reading the name, was measured no faster:
+// the cost is the cache misses on the map and the entry, not the hash.)
 type nodeEntries struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string]*nodeEntry]
 	// known lists the names of every node (the node informer's), so that
 	// a miss adds all new nodes in one copy; nil adds only the one missed.
 	known func() []string
-
-	byInfo atomic.Pointer[map[fwk.NodeInfo]*nodeEntry]
-	// pending holds NodeInfo objects seen since byInfo was last copied;
-	// misses counts lookups that missed byInfo since then. Both under mu.
-	pending map[fwk.NodeInfo]*nodeEntry
-	misses  int
-}
-
-// forInfo returns the entry of the node a NodeInfo holds.
-func (e *nodeEntries) forInfo(ni fwk.NodeInfo, node *v1.Node) *nodeEntry {
-	if m := e.byInfo.Load(); m != nil {
-		// The name check guards against a NodeInfo object reused for
-		// another node (kube-scheduler does not; tests and tools may).
-		if x := (*m)[ni]; x != nil && x.name == node.Name {
-			return x
-		}
-	}
-	x := e.get(node.Name)
-	e.remember(ni, x)
-	return x
-}
-
-// remember records a NodeInfo's entry. The copy of byInfo is made when
-// the new objects are a quarter of it, or once 32 lookups missed objects
-// already pending, so that a cluster's nodes are added in a few copies
-// and none stays on the slow path.
-func (e *nodeEntries) remember(ni fwk.NodeInfo, x *nodeEntry) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.pending == nil {
-		e.pending = map[fwk.NodeInfo]*nodeEntry{}
-	}
-	e.pending[ni] = x
-	e.misses++
-	var cur map[fwk.NodeInfo]*nodeEntry
-	if m := e.byInfo.Load(); m != nil {
-		cur = *m
-	}
-	if len(e.pending) < max(32, len(cur)/4) && e.misses < len(e.pending)+32 {
-		return
-	}
-	names := 0
-	if m := e.m.Load(); m != nil {
-		names = len(*m)
-	}
-	next := make(map[fwk.NodeInfo]*nodeEntry, len(cur)+len(e.pending))
-	// NodeInfo objects of deleted nodes are dropped when they outnumber
-	// the nodes: the map is then rebuilt from the objects seen since.
-	if len(cur) <= 2*names+64 {
-		for k, v := range cur {
-			next[k] = v
-		}
-	}
-	for k, v := range e.pending {
-		next[k] = v
-	}
-	e.byInfo.Store(&next)
-	e.pending, e.misses = nil, 0
 }
 
 func (e *nodeEntries) get(name string) *nodeEntry {
@@ -190,7 +130,7 @@ func (e *nodeEntries) get(name string) *nodeEntry {
 	}
 	for _, n := range append(names, name) {
 		if _, ok := next[n]; !ok {
-			next[n] = &nodeEntry{name: n}
+			next[n] = &nodeEntry{}
 		}
 	}
 	e.m.Store(&next)
