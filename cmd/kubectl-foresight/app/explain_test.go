@@ -91,6 +91,10 @@ Partition:	fixed-0-standard-0 (grew it to make room)
   risk	90/100: how unlikely the partition's joint demand is to exceed its size at the busiest hour (100: negligible)
   confidence	75/100: trust in the prediction (forecast > profile > requests > default), higher where the overcommit allowance is little used
 `
+	// inJoined is the output for web-1 placed in joined.
+	inJoined := placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
+  members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
+` + score
 	annotated := web.DeepCopy()
 	annotated.Annotations[annotations.Placement] = record
 	tests := []struct {
@@ -107,17 +111,13 @@ Partition:	fixed-0-standard-0 (grew it to make room)
 			pod:        web,
 			objects:    []runtime.Object{event(web, "placed", foresight.ReasonPlaced, record, web.UID, 0)},
 			partitions: []runtime.Object{joined},
-			want: placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
-  members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
-` + score,
+			want:       inJoined,
 		},
 		{
 			name:       "record in the pod's annotation",
 			pod:        annotated,
 			partitions: []runtime.Object{joined},
-			want: placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
-  members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
-` + score,
+			want:       inJoined,
 		},
 		{
 			name: "the annotation wins over an older scheduler's event",
@@ -125,9 +125,7 @@ Partition:	fixed-0-standard-0 (grew it to make room)
 			objects: []runtime.Object{event(web, "placed", foresight.ReasonPlaced,
 				"node=fixed-0 pool=none tier=none class=standard score=1 cost=1 costWeight=1", web.UID, 0)},
 			partitions: []runtime.Object{joined},
-			want: placedHeader + `  size	cpu=1200m,memory=3073Mi for 3 members of class standard at confidence 0.99
-  members' uppers	cpu=1350m,memory=3Gi summed: pooling saves 11% of the CPU
-` + score,
+			want:       inJoined,
 		},
 		{
 			name:       "no longer in the partition it joined, found on its node",
