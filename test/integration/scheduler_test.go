@@ -326,13 +326,6 @@ func TestIntegrationShippedSchedulerConfigs(t *testing.T) {
 			if names := pluginNames(got.Bind.Enabled); len(names) < 2 || names[0] != foresight.Name || !slices.Contains(names, "DefaultBinder") {
 				t.Errorf("bind %v, want %s first and DefaultBinder after it", names, foresight.Name)
 			}
-			// kube-scheduler's request-based scores (spreading,
-			// balancing requests) are off: Foresight's score packs.
-			for _, off := range []string{"NodeResourcesFit", "NodeResourcesBalancedAllocation"} {
-				if slices.Contains(pluginNames(got.Score.Enabled), off) || slices.Contains(pluginNames(got.PreScore.Enabled), off) {
-					t.Errorf("%s still scores: preScore %v, score %v", off, pluginNames(got.PreScore.Enabled), pluginNames(got.Score.Enabled))
-				}
-			}
 			for _, p := range got.Score.Enabled {
 				if p.Name == foresight.Name && p.Weight != 3 {
 					t.Errorf("score weight of %s = %d, want 3", foresight.Name, p.Weight)
