@@ -39,6 +39,7 @@ type simulateOptions struct {
 	forecastModel              string
 	unclipped                  bool
 	retryEvery                 time.Duration
+	growth                     string
 	verbose                    bool
 	cpuProfile                 string
 }
@@ -99,6 +100,7 @@ summary.csv and replay.png. See docs/simulate.md.`,
 	f.DurationVar(&o.scaleDown, "scale-down-after", 10*time.Minute, "time a variable node must stay empty before the autoscaler removes it")
 	f.StringVar(&o.forecastModel, "forecast-model", "seasonal-naive", fmt.Sprintf("pkg/forecast model of the simulated agent, one of %v (auto fits in ~0.7 s per series)", simulate.ForecastModels))
 	f.BoolVar(&o.unclipped, "unclipped-forecasts", false, "publish forecast bounds as the model makes them instead of clipping them to the largest value the workload has shown")
+	f.StringVar(&o.growth, "growth", string(simulate.GrowthMigrate), fmt.Sprintf("under foresight-resize, what the controller does with a growth its node cannot hold: one of %v (docs/benchmarks/replay.md compares them)", growthPolicies))
 	f.DurationVar(&o.retryEvery, "retry-every", 30*time.Minute, "how often pending pods are retried when nothing in the cluster changed")
 	f.BoolVar(&o.verbose, "verbose", false, "show the control plane's and the scheduler's logs")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the replay to this file")
@@ -112,6 +114,9 @@ func runSimulate(ctx context.Context, o *simulateOptions, out, errOut io.Writer)
 	}
 	if o.step <= 0 {
 		return fmt.Errorf("--step %v must be positive", o.step)
+	}
+	if _, err := growthPolicy(o.growth); err != nil {
+		return err
 	}
 	started := time.Now()
 	tr, err := loadTrace(o)
@@ -229,5 +234,22 @@ func simulateConfig(o *simulateOptions, tr *simulate.Trace, policies []simulate.
 		Agent:      simulate.AgentOptions{ForecastModel: o.forecastModel, UnclippedForecasts: o.unclipped},
 		RetryEvery: o.retryEvery, Policies: policies,
 	}
+	g, err := growthPolicy(o.growth)
+	if err != nil {
+		return simulate.Config{}, err
+	}
+	setup.Resize.Growth = g
 	return setup.Config(tr)
+}
+
+var growthPolicies = []simulate.GrowthPolicy{simulate.GrowthMigrate, simulate.GrowthDeferUnlessRoom, simulate.GrowthDeferBelowStandard}
+
+// growthPolicy reads --growth.
+func growthPolicy(v string) (simulate.GrowthPolicy, error) {
+	for _, g := range growthPolicies {
+		if string(g) == v {
+			return g, nil
+		}
+	}
+	return "", fmt.Errorf("--growth %q: want one of %v", v, growthPolicies)
 }
