@@ -2,7 +2,6 @@ package profiler
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -18,20 +17,7 @@ import (
 // the next agent.
 func TestRunFlushesOnStop(t *testing.T) {
 	root := t.TempDir()
-	dir := filepath.Join("kubepods", "pod1b4e28ba-2fa1-11d2-883f-0016d3cca427", "4c1a0b2e9d8f7a6b5c4d3e2f1a0b")
-	for f, v := range map[string]string{
-		"cpuacct/" + dir + "/cpuacct.usage":        "1000",
-		"memory/" + dir + "/memory.usage_in_bytes": "4096",
-		"memory/" + dir + "/memory.stat":           "total_inactive_file 0\n",
-		"memory/" + dir + "/memory.oom_control":    "oom_kill 0\n",
-	} {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(root, f), []byte(v), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	v1Container(t, root, "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "4c1a0b2e9d8f7a6b5c4d3e2f1a0b", 4096)
 	path := filepath.Join(t.TempDir(), "profiles.db")
 	// The pod has one container: its profile is stored under the pod's key.
 	key := "pod/1b4e28ba-2fa1-11d2-883f-0016d3cca427"

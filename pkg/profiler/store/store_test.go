@@ -133,11 +133,6 @@ func TestSizePerContainer(t *testing.T) {
 // TestMigrateV1 writes a profile as the v1 store did (float32 slots, a
 // week at 5 minutes) and expects Open to carry its history over.
 func TestMigrateV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "profiles.db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	lp := legacyProfile{Key: "pod-a/c1", Namespace: "ns", Samples: 42, CurrentTime: t0,
 		Rings: []legacyRing{{Resolution: 5 * time.Minute, Points: make([]legacyPoint, 2016)}}}
 	head := t0.UnixNano() / int64(5*time.Minute)
@@ -151,31 +146,7 @@ func TestMigrateV1(t *testing.T) {
 	if err := gob.NewEncoder(&buf).Encode(lp); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket(bucketLegacy)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte("pod-a/c1"), buf.Bytes()); err != nil {
-			return err
-		}
-		return b.Put([]byte("broken"), []byte("not gob"))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	got, err := s.LoadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, got := openOld(t, bucketLegacy, "pod-a/c1", buf.Bytes())
 	if len(got) != 1 {
 		t.Fatalf("Migrated %d profiles, want 1 (the broken record dropped)", len(got))
 	}
@@ -246,11 +217,6 @@ func TestOriginals(t *testing.T) {
 // minutes) and expects Open to move it to the current bucket laid out as
 // profile.DefaultRings, as profile.Conform lays it out in memory.
 func TestMigrateV2(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "profiles.db")
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := profile.New("pod-a/c1")
 	p.Rings = []profile.Ring{profile.NewRing(10*time.Second, time.Hour), profile.NewRing(time.Minute, 24*time.Hour), profile.NewRing(5*time.Minute, profile.LongHistory)}
 	end := t0.Add(profile.LongHistory + 24*time.Hour)
@@ -261,31 +227,7 @@ func TestMigrateV2(t *testing.T) {
 	if err := gob.NewEncoder(&buf).Encode(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucket(bucketV2)
-		if err != nil {
-			return err
-		}
-		if err := b.Put([]byte(p.Key), buf.Bytes()); err != nil {
-			return err
-		}
-		return b.Put([]byte("broken"), []byte("not gob"))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	got, err := s.LoadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, got := openOld(t, bucketV2, p.Key, buf.Bytes())
 	if len(got) != 1 || got[p.Key] == nil {
 		t.Fatalf("Migrated profiles %v, want %s only (the broken record dropped)", slices.Collect(maps.Keys(got)), p.Key)
 	}
@@ -304,4 +246,41 @@ func TestMigrateV2(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// openOld writes a store as an older version did: bucket holding record
+// under key and an undecodable record, and opens it with Open, which
+// migrates it; it returns the store and what it loads.
+func openOld(t *testing.T, bucket []byte, key string, record []byte) (*Store, map[string]*profile.Profile) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "profiles.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket(bucket)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(key), record); err != nil {
+			return err
+		}
+		return b.Put([]byte("broken"), []byte("not gob"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	got, err := s.LoadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, got
 }
