@@ -257,13 +257,20 @@ func (w *partitionWriter) isPersisted(name string, version uint64) bool {
 // current reads a Partition: from the informer on a first attempt (an
 // outdated copy only costs a conflict), from the API server after.
 // The informer's copy is used only when it is the one this writer last
-// wrote (or the first it ever sees): anything else may be stale.
+// wrote (or the first it ever sees): anything else may be stale. A name
+// the informer does not have and this writer never wrote or read is taken
+// as missing without asking the API server (one GET per new partition):
+// if it exists after all, the create that follows fails with
+// AlreadyExists and the retry reads it from the API server.
 func (w *partitionWriter) current(ctx context.Context, name string, cached bool) (*foresightv1alpha1.Partition, error) {
 	if cached && w.objects != nil {
-		if obj, err := w.objects.Get(name); err == nil {
-			if rv, ok := w.rv.Load(name); ok && rv.(string) == obj.ResourceVersion {
-				return obj, nil
-			}
+		obj, err := w.objects.Get(name)
+		rv, known := w.rv.Load(name)
+		switch {
+		case err == nil && known && rv.(string) == obj.ResourceVersion:
+			return obj, nil
+		case apierrors.IsNotFound(err) && !known:
+			return nil, err
 		}
 	}
 	obj, err := w.client.Get(ctx, name, metav1.GetOptions{})

@@ -1,0 +1,92 @@
+package foresight
+
+import (
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	k8sfake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/klog/v2/ktesting"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	foresightv1alpha1 "github.com/foresight-dev/foresight/pkg/apis/foresight/v1alpha1"
+	"github.com/foresight-dev/foresight/pkg/generated/clientset/versioned/fake"
+	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
+)
+
+// TestPartitionWriterRequests checks what the writer asks of the API
+// server: a new partition the informer does not know is created without
+// reading it first, and one that exists in the API server though the
+// informer has not seen it (another scheduler, or an informer behind) is
+// read after the failed create and then updated, not lost.
+func TestPartitionWriterRequests(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		existing bool // the object is in the API server, not in the informer
+		want     []string
+	}{
+		{name: "new partition", want: []string{"create"}},
+		{name: "exists unseen", existing: true, want: []string{"create", "get", "update"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ctx := ktesting.NewTestContext(t)
+			pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
+			node := st.MakeNode().Name("n1").Label("pool", "fixed").Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "8", v1.ResourceMemory: "32Gi", v1.ResourcePods: "100"}).Obj()
+			ni := framework.NewNodeInfo()
+			ni.SetNode(node)
+			pod := webPod("w0").Obj()
+			state := framework.NewCycleState()
+			if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
+				t.Fatal(s.AsError())
+			}
+			ps, _ := readState(state)
+			p, _ := pl.pools.snapshot().poolOf(node.Labels)
+			in := pl.fitInputFor(ps, p, ni)
+			name, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := fake.NewSimpleClientset()
+			if tc.existing {
+				obj := &foresightv1alpha1.Partition{ObjectMeta: metav1.ObjectMeta{Name: name}}
+				obj.Spec, _, _ = pl.cache.spec(name)
+				one := resource.MustParse("1")
+				obj.Spec.Size = foresightv1alpha1.ResourceVector{CPU: &one}
+				if _, err := client.ForesightV1alpha1().Partitions().Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			client.ClearActions()
+			// Informers that never start: the writer sees an empty cache.
+			objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
+			nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
+			w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes)
+			if err := w.sync(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range client.Actions() {
+				got = append(got, a.GetVerb())
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("requests = %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("requests = %v, want %v", got, tc.want)
+				}
+			}
+			obj, err := client.ForesightV1alpha1().Partitions().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, _ := pl.cache.spec(name)
+			if obj.Spec.Size.CPU.Cmp(*want.Size.CPU) != 0 {
+				t.Errorf("written size %v, want the cache's %v", obj.Spec.Size.CPU, want.Size.CPU)
+			}
+		})
+	}
+}
