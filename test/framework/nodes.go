@@ -24,6 +24,8 @@ type PoolSpec struct {
 	CPU, Memory string
 	// PerNodeHour is the price of a node; empty for none.
 	PerNodeHour string
+	// Taints are set on every node of the pool.
+	Taints []v1.Taint
 }
 
 // CreatePool creates a ResourcePool selecting PoolLabel=<name> and its
@@ -49,7 +51,7 @@ func (cp *ControlPlane) CreatePool(ctx context.Context, spec PoolSpec) (*foresig
 	}
 	nodes := make([]*v1.Node, 0, spec.Nodes)
 	for i := range spec.Nodes {
-		n, err := cp.CreateNode(ctx, fmt.Sprintf("%s-%d", spec.Name, i), map[string]string{PoolLabel: spec.Name}, spec.CPU, spec.Memory)
+		n, err := cp.CreateNode(ctx, fmt.Sprintf("%s-%d", spec.Name, i), map[string]string{PoolLabel: spec.Name}, spec.CPU, spec.Memory, spec.Taints...)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -60,15 +62,17 @@ func (cp *ControlPlane) CreatePool(ctx context.Context, spec PoolSpec) (*foresig
 
 // CreateNode creates a Ready node with the given labels and capacity; it
 // can hold 110 pods.
-func (cp *ControlPlane) CreateNode(ctx context.Context, name string, labels map[string]string, cpu, memory string) (*v1.Node, error) {
+func (cp *ControlPlane) CreateNode(ctx context.Context, name string, labels map[string]string, cpu, memory string, taints ...v1.Taint) (*v1.Node, error) {
 	w := st.MakeNode().Name(name).Capacity(map[v1.ResourceName]string{
 		v1.ResourceCPU: cpu, v1.ResourceMemory: memory, v1.ResourcePods: "110",
 	}).Condition(v1.NodeReady, v1.ConditionTrue, "no kubelet: a test node", "KubeletReady")
 	for k, v := range labels {
 		w = w.Label(k, v)
 	}
+	node := w.Obj()
+	node.Spec.Taints = taints
 	// Nodes, unlike most objects, keep the status they are created with.
-	n, err := cp.Kube.CoreV1().Nodes().Create(ctx, w.Obj(), metav1.CreateOptions{})
+	n, err := cp.Kube.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("creating node %s: %w", name, err)
 	}
