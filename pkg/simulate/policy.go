@@ -5,7 +5,10 @@ import (
 	"io/fs"
 	"strings"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/foresight-dev/foresight/manifests"
+	"github.com/foresight-dev/foresight/pkg/plugins/apis/config/validation"
 )
 
 // SchedulerName is the scheduler every simulated pod asks for; each
@@ -79,6 +82,40 @@ func ForesightSchedulerConfig() (string, error) {
 	return string(b), nil
 }
 
+// withPartitionWriteQPS sets the Foresight plugin's partitionWriteQPS in
+// every profile of a scheduler configuration. The replay runs days in
+// seconds: paced at a real cluster's rate, Partition objects would fall
+// hours of simulated time behind the scheduler's cache, and the
+// controller's decisions read them.
+func withPartitionWriteQPS(config string, qps int32) (string, error) {
+	var cfg map[string]any
+	if err := yaml.Unmarshal([]byte(config), &cfg); err != nil {
+		return "", fmt.Errorf("decoding the Foresight scheduler configuration: %w", err)
+	}
+	profiles, _ := cfg["profiles"].([]any)
+	for _, p := range profiles {
+		profile, _ := p.(map[string]any)
+		plugins, _ := profile["pluginConfig"].([]any)
+		for _, pc := range plugins {
+			entry, _ := pc.(map[string]any)
+			if entry["name"] != "Foresight" {
+				continue
+			}
+			args, _ := entry["args"].(map[string]any)
+			if args == nil {
+				args = map[string]any{}
+				entry["args"] = args
+			}
+			args["partitionWriteQPS"] = qps
+		}
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("encoding the Foresight scheduler configuration: %w", err)
+	}
+	return string(out), nil
+}
+
 // The policy names.
 const (
 	PolicyDefault            = "default"
@@ -106,6 +143,9 @@ func Policies(names ...string) ([]Policy, error) {
 	}
 	foresightConfig, err := ForesightSchedulerConfig()
 	if err != nil {
+		return nil, err
+	}
+	if foresightConfig, err = withPartitionWriteQPS(foresightConfig, validation.MaxPartitionWriteQPS); err != nil {
 		return nil, err
 	}
 	var out []Policy

@@ -167,9 +167,49 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 		b.Fatalf("Waiting for %d pods to be bound: %v", pods, err)
 	}
 	latencies := pluginLatencies(before, gatherPluginHistograms(b))
+	if !raw {
+		logPartitionCatchUp(ctx, b)
+	}
 	logSchedulerCounters(b)
 	sched.Stop()
 	return float64(pods) / elapsed.Seconds(), latencies
+}
+
+// logPartitionCatchUp reports the Partition writes made while pods were
+// being bound and those still queued then (the writer is paced by
+// PartitionWriteQPS, so a burst leaves some behind), and how long after
+// the last binding the writes stopped: the time the Partition objects lag
+// behind the scheduler after a burst like this one.
+func logPartitionCatchUp(ctx context.Context, b *testing.B) {
+	during := partitionWrites(b)
+	bound := time.Now()
+	last, lastChange := during, bound
+	// Quiet for longer than a status write waits (statusDelay) and the
+	// write debounce: the writer is done.
+	for time.Since(lastChange) < 10*time.Second && ctx.Err() == nil {
+		time.Sleep(250 * time.Millisecond)
+		if n := partitionWrites(b); n != last {
+			last, lastChange = n, time.Now()
+		}
+	}
+	b.Logf("Partition writes: %.0f while binding, %.0f after; the last %.1fs after the last binding", during, last-during, lastChange.Sub(bound).Seconds())
+}
+
+// partitionWrites is the number of Partition writes the scheduler made.
+func partitionWrites(b *testing.B) float64 {
+	families, err := legacyregistry.DefaultGatherer.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() == "foresight_scheduler_partition_writes_total" {
+			for _, m := range f.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
 
 // createPoolParallel creates a pool's nodes with parallel workers: one at

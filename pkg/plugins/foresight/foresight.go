@@ -12,6 +12,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -141,7 +142,7 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		}
 		client = c
 	}
-	factory := externalversions.NewSharedInformerFactory(client, 0)
+	factory := externalversions.NewSharedInformerFactoryWithOptions(client, 0, externalversions.WithTransform(trimManagedFields))
 	v1alpha1 := factory.Foresight().V1alpha1()
 	profileInformer := v1alpha1.WorkloadProfiles().Informer()
 	if err := profileInformer.AddIndexers(demand.ProfileIndexers()); err != nil {
@@ -173,7 +174,7 @@ func newPlugin(ctx context.Context, obj runtime.Object, h fwk.Handle, foresightC
 		}
 		return names
 	}
-	pl.writer = newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), v1alpha1.Partitions().Lister(), nodeInformer.Lister())
+	pl.writer = newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), v1alpha1.Partitions().Lister(), nodeInformer.Lister(), args.PartitionWriteQPS)
 	if _, err := v1alpha1.Partitions().Informer().AddEventHandler(pl.partitionHandler(logger)); err != nil {
 		return nil, fmt.Errorf("watching Partitions: %w", err)
 	}
@@ -718,4 +719,16 @@ func (pl *Foresight) Bind(ctx context.Context, state fwk.CycleState, pod *v1.Pod
 	}
 	logger.V(5).Info("Placed pod", "pod", klog.KObj(pod), "node", nodeName, "record", r.String())
 	return nil
+}
+
+// trimManagedFields drops metadata.managedFields from the objects the
+// plugin's informers keep, as kube-scheduler does for pods: nothing here
+// reads them, and on Partitions (one per node, pool and class) they are a
+// large share of each object. An update built from a trimmed copy sends no
+// managedFields, which the API server reads as "unchanged".
+func trimManagedFields(obj any) (any, error) {
+	if a, err := meta.Accessor(obj); err == nil && a.GetManagedFields() != nil {
+		a.SetManagedFields(nil)
+	}
+	return obj, nil
 }

@@ -30,6 +30,7 @@ func testArgs() config.ForesightArgs {
 		DefaultCPU:            resource.MustParse("100m"),
 		DefaultMemory:         resource.MustParse("200Mi"),
 		ScoreWeights:          config.ScoreWeights{Utilization: 3, Cost: 4, Risk: 2, Confidence: 1},
+		PartitionWriteQPS:     20,
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
@@ -54,11 +55,14 @@ type partitionWriter struct {
 	// written is the size of the last write of each partition, to tell
 	// our own updates from someone else's.
 	written sync.Map // name → demand.Vector
+	// limiter paces the writes (ForesightArgs.PartitionWriteQPS).
+	limiter flowcontrol.RateLimiter
 }
 
-func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, objects listers.PartitionLister, nodes corelisters.NodeLister) *partitionWriter {
+func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, objects listers.PartitionLister, nodes corelisters.NodeLister, qps int32) *partitionWriter {
 	return &partitionWriter{
 		cache: c, client: client, objects: objects, nodes: nodes,
+		limiter: flowcontrol.NewTokenBucketRateLimiter(float32(qps), 2*int(qps)),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "foresight_partitions"}),
 		statuses: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -126,6 +130,10 @@ func (w *partitionWriter) work(ctx context.Context, queue workqueue.TypedRateLim
 // members' predicted joint demand. The rest (observed usage, conditions)
 // is the controller's and left as it is.
 func (w *partitionWriter) syncStatus(ctx context.Context, name string) error {
+	if _, version, want := w.cache.spec(name); want && !w.isPersisted(name, version) {
+		// A spec write is queued; it queues the status again once done.
+		return nil
+	}
 	l := w.lock(name)
 	l.Lock()
 	defer l.Unlock()
@@ -148,6 +156,13 @@ func (w *partitionWriter) syncStatus(ctx context.Context, name string) error {
 		want.ObservedGeneration = cur.Generation
 		want.PredictedUsage = joint.ResourceVector()
 		if equality.Semantic.DeepEqual(&cur.Status, want) {
+			return nil
+		}
+		if !w.limiter.TryAccept() {
+			// Spec writes (waiting for their turn) go first: the status
+			// is for people and the controller. Tried again later; a
+			// status waiting out a burst is written once after it.
+			w.statuses.AddAfter(name, statusDelay)
 			return nil
 		}
 		obj := cur.DeepCopy()
@@ -177,6 +192,11 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 	defer l.Unlock()
 	if _, version, _ := w.cache.spec(name); w.isPersisted(name, version) {
 		return nil // this very state was written already
+	}
+	// Waiting before reading the cache: changes made while the write
+	// waits its turn go out with it.
+	if err := w.limiter.Wait(ctx); err != nil {
+		return err
 	}
 	first := true
 	return retry.RetryOnConflict(retry.DefaultBackoff, func() error {
@@ -232,6 +252,8 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 				name, cur.Spec.NodeName, cur.Spec.PoolName, cur.Spec.SLAClass, spec.NodeName, spec.PoolName, spec.SLAClass)
 		case equality.Semantic.DeepEqual(cur.Spec, spec):
 			w.persisted.Store(name, version)
+			// A status skipped while this write was queued is due now.
+			w.statuses.AddAfter(name, statusDelay)
 			return nil
 		default:
 			cur = cur.DeepCopy()

@@ -1,6 +1,7 @@
 package foresight
 
 import (
+	"context"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -8,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	k8sfake "k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/klog/v2/ktesting"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
@@ -17,11 +19,24 @@ import (
 	"github.com/foresight-dev/foresight/pkg/generated/informers/externalversions"
 )
 
+// countingLimiter counts the turns the writer takes.
+type countingLimiter struct {
+	flowcontrol.RateLimiter
+	waits int
+}
+
+func (l *countingLimiter) Wait(ctx context.Context) error {
+	l.waits++
+	return l.RateLimiter.Wait(ctx)
+}
+
 // TestPartitionWriterRequests checks what the writer asks of the API
 // server: a new partition the informer does not know is created without
 // reading it first, and one that exists in the API server though the
 // informer has not seen it (another scheduler, or an informer behind) is
-// read after the failed create and then updated, not lost.
+// read after the failed create and then updated, not lost. Each write
+// takes one turn of the writer's rate limiter; a sync with nothing to
+// write takes none.
 func TestPartitionWriterRequests(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -63,9 +78,21 @@ func TestPartitionWriterRequests(t *testing.T) {
 			// Informers that never start: the writer sees an empty cache.
 			objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
 			nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
-			w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes)
+			w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
+			limiter := &countingLimiter{RateLimiter: w.limiter}
+			w.limiter = limiter
 			if err := w.sync(ctx, name); err != nil {
 				t.Fatal(err)
+			}
+			if limiter.waits != 1 {
+				t.Errorf("writing waited for the limiter %d times, want once", limiter.waits)
+			}
+			// The same state again: nothing to write, no turn taken.
+			if err := w.sync(ctx, name); err != nil {
+				t.Fatal(err)
+			}
+			if limiter.waits != 1 {
+				t.Errorf("a sync with nothing to write waited for the limiter")
 			}
 			var got []string
 			for _, a := range client.Actions() {
@@ -88,5 +115,67 @@ func TestPartitionWriterRequests(t *testing.T) {
 				t.Errorf("written size %v, want the cache's %v", obj.Spec.Size.CPU, want.Size.CPU)
 			}
 		})
+	}
+}
+
+// TestPartitionWriterStatus checks that a partition's status is not
+// written while a write of its spec is queued (that write queues the
+// status again), and is written, with the member count, once the spec is.
+func TestPartitionWriterStatus(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
+	node := st.MakeNode().Name("n1").Label("pool", "fixed").Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "8", v1.ResourceMemory: "32Gi", v1.ResourcePods: "100"}).Obj()
+	ni := framework.NewNodeInfo()
+	ni.SetNode(node)
+	reserve := func(podName string) string {
+		t.Helper()
+		pod := webPod(podName).Obj()
+		state := framework.NewCycleState()
+		if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
+			t.Fatal(s.AsError())
+		}
+		ps, _ := readState(state)
+		p, _ := pl.pools.snapshot().poolOf(node.Labels)
+		in := pl.fitInputFor(ps, p, ni)
+		name, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ni.AddPod(pod)
+		return name
+	}
+	client := fake.NewSimpleClientset()
+	objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
+	nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
+	w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
+	defer w.statuses.ShutDown()
+	defer w.queue.ShutDown()
+
+	name := reserve("w0")
+	if err := w.sync(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if second := reserve("w1"); second != name {
+		t.Fatalf("second pod went to partition %s, want %s", second, name)
+	}
+	client.ClearActions()
+	if err := w.syncStatus(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(client.Actions()); n != 0 {
+		t.Fatalf("status sync with a spec write queued made %d requests, want none: %v", n, client.Actions())
+	}
+	if err := w.sync(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.syncStatus(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := client.ForesightV1alpha1().Partitions().Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Status.MemberCount != 2 || obj.Status.PredictedUsage.CPU == nil {
+		t.Errorf("status = %+v, want 2 members and a predicted usage", obj.Status)
 	}
 }

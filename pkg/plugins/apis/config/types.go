@@ -23,6 +23,9 @@ type ForesightArgs struct {
 	DefaultMemory resource.Quantity
 	// ScoreWeights weigh the terms of the cost-benefit score.
 	ScoreWeights ScoreWeights
+	// PartitionWriteQPS bounds the scheduler's writes of Partition objects
+	// per second, with bursts of twice as many.
+	PartitionWriteQPS int32
 }
 
 // ScoreWeights weigh the terms of the cost-benefit score; each is 0 to 100.

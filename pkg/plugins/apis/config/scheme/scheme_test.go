@@ -40,6 +40,7 @@ profiles:
 				DefaultCPU:            resource.MustParse("100m"),
 				DefaultMemory:         resource.MustParse("200Mi"),
 				ScoreWeights:          config.ScoreWeights{Utilization: 3, Cost: 4, Risk: 2, Confidence: 1},
+				PartitionWriteQPS:     20,
 			},
 			wantFairShare: &config.ForesightFairShareArgs{AgingHalfLife: metav1.Duration{Duration: 5 * time.Minute}},
 		},
@@ -56,6 +57,7 @@ profiles:
       defaultCPU: 250m
       defaultMemory: 1Gi
       scoreWeights: {utilization: 0, cost: 10, risk: 0, confidence: 5}
+      partitionWriteQPS: 50
   - name: ForesightFairShare
     args:
       tenantLabel: example.com/team
@@ -66,6 +68,7 @@ profiles:
 				DefaultCPU:            resource.MustParse("250m"),
 				DefaultMemory:         resource.MustParse("1Gi"),
 				ScoreWeights:          config.ScoreWeights{Utilization: 0, Cost: 10, Risk: 0, Confidence: 5},
+				PartitionWriteQPS:     50,
 			},
 			wantFairShare: &config.ForesightFairShareArgs{TenantLabel: "example.com/team", AgingHalfLife: metav1.Duration{Duration: time.Minute}},
 		},

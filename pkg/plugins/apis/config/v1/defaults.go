@@ -17,6 +17,7 @@ var (
 	DefaultCostWeight            = int64(4)
 	DefaultRiskWeight            = int64(2)
 	DefaultConfidenceWeight      = int64(1)
+	DefaultPartitionWriteQPS     = int32(20)
 	DefaultAgingHalfLife         = metav1.Duration{Duration: 5 * time.Minute}
 )
 
@@ -30,6 +31,9 @@ func SetDefaults_ForesightArgs(obj *ForesightArgs) {
 	}
 	if obj.DefaultMemory == nil {
 		obj.DefaultMemory = ptr.To(DefaultMemory.DeepCopy())
+	}
+	if obj.PartitionWriteQPS == nil {
+		obj.PartitionWriteQPS = ptr.To(DefaultPartitionWriteQPS)
 	}
 	if obj.ScoreWeights == nil {
 		obj.ScoreWeights = &ScoreWeights{}

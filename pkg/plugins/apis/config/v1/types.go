@@ -22,6 +22,13 @@ type ForesightArgs struct {
 	DefaultMemory *resource.Quantity `json:"defaultMemory,omitempty"`
 	// ScoreWeights weigh the terms of the cost-benefit score.
 	ScoreWeights *ScoreWeights `json:"scoreWeights,omitempty"`
+	// PartitionWriteQPS bounds the scheduler's writes of Partition objects
+	// (creates, updates, status writes and deletes together) per second,
+	// with bursts of twice as many. Scheduling reads its own cache, never
+	// these objects: under a burst of pods they fall behind, and a
+	// partition changed several times while it waits gets one write.
+	// Default 20, like kube-controller-manager's client.
+	PartitionWriteQPS *int32 `json:"partitionWriteQPS,omitempty"`
 }
 
 // ScoreWeights weigh the terms of the cost-benefit score; each is 0 to 100

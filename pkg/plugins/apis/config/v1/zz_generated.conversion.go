@@ -75,6 +75,9 @@ func autoConvert_v1_ForesightArgs_To_config_ForesightArgs(in *ForesightArgs, out
 	// WARNING: in.DefaultCPU requires manual conversion: inconvertible types (*k8s.io/apimachinery/pkg/api/resource.Quantity vs k8s.io/apimachinery/pkg/api/resource.Quantity)
 	// WARNING: in.DefaultMemory requires manual conversion: inconvertible types (*k8s.io/apimachinery/pkg/api/resource.Quantity vs k8s.io/apimachinery/pkg/api/resource.Quantity)
 	// WARNING: in.ScoreWeights requires manual conversion: inconvertible types (*github.com/foresight-dev/foresight/pkg/plugins/apis/config/v1.ScoreWeights vs github.com/foresight-dev/foresight/pkg/plugins/apis/config.ScoreWeights)
+	if err := metav1.Convert_Pointer_int32_To_int32(&in.PartitionWriteQPS, &out.PartitionWriteQPS, s); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -85,6 +88,9 @@ func autoConvert_config_ForesightArgs_To_v1_ForesightArgs(in *config.ForesightAr
 	// WARNING: in.DefaultCPU requires manual conversion: inconvertible types (k8s.io/apimachinery/pkg/api/resource.Quantity vs *k8s.io/apimachinery/pkg/api/resource.Quantity)
 	// WARNING: in.DefaultMemory requires manual conversion: inconvertible types (k8s.io/apimachinery/pkg/api/resource.Quantity vs *k8s.io/apimachinery/pkg/api/resource.Quantity)
 	// WARNING: in.ScoreWeights requires manual conversion: inconvertible types (github.com/foresight-dev/foresight/pkg/plugins/apis/config.ScoreWeights vs *github.com/foresight-dev/foresight/pkg/plugins/apis/config/v1.ScoreWeights)
+	if err := metav1.Convert_int32_To_Pointer_int32(&in.PartitionWriteQPS, &out.PartitionWriteQPS, s); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -50,6 +50,11 @@ func (in *ForesightArgs) DeepCopyInto(out *ForesightArgs) {
 		*out = new(ScoreWeights)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.PartitionWriteQPS != nil {
+		in, out := &in.PartitionWriteQPS, &out.PartitionWriteQPS
+		*out = new(int32)
+		**out = **in
+	}
 	return
 }
 

@@ -2,6 +2,8 @@
 package validation
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -10,6 +12,9 @@ import (
 
 // MaxScoreWeight is the largest weight of a score term.
 const MaxScoreWeight = 100
+
+// MaxPartitionWriteQPS is the largest PartitionWriteQPS.
+const MaxPartitionWriteQPS = 10000
 
 // ValidateForesightArgs checks ForesightArgs; path is where the arguments
 // sit in the scheduler configuration.
@@ -23,6 +28,9 @@ func ValidateForesightArgs(path *field.Path, args *config.ForesightArgs) error {
 	}
 	if args.DefaultMemory.Sign() <= 0 {
 		errs = append(errs, field.Invalid(path.Child("defaultMemory"), args.DefaultMemory.String(), "must be greater than zero"))
+	}
+	if args.PartitionWriteQPS <= 0 || args.PartitionWriteQPS > MaxPartitionWriteQPS {
+		errs = append(errs, field.Invalid(path.Child("partitionWriteQPS"), args.PartitionWriteQPS, fmt.Sprintf("must be between 1 and %d", MaxPartitionWriteQPS)))
 	}
 	w := args.ScoreWeights
 	wp := path.Child("scoreWeights")

@@ -18,6 +18,7 @@ func validArgs() config.ForesightArgs {
 		DefaultCPU:            resource.MustParse("100m"),
 		DefaultMemory:         resource.MustParse("200Mi"),
 		ScoreWeights:          config.ScoreWeights{Utilization: 1, Cost: 1, Risk: 1, Confidence: 1},
+		PartitionWriteQPS:     20,
 	}
 }
 
@@ -34,6 +35,10 @@ func TestValidateForesightArgs(t *testing.T) {
 			wantErr: "args.defaultCPU: Invalid value: \"-1\": must be greater than zero"},
 		{name: "zero default memory", mutate: func(a *config.ForesightArgs) { a.DefaultMemory = resource.Quantity{} },
 			wantErr: "args.defaultMemory"},
+		{name: "no partition writes", mutate: func(a *config.ForesightArgs) { a.PartitionWriteQPS = 0 },
+			wantErr: "args.partitionWriteQPS: Invalid value: 0: must be between 1 and 10000"},
+		{name: "partition writes above the limit", mutate: func(a *config.ForesightArgs) { a.PartitionWriteQPS = 10001 },
+			wantErr: "args.partitionWriteQPS: Invalid value: 10001"},
 		{name: "weight above 100", mutate: func(a *config.ForesightArgs) { a.ScoreWeights.Risk = 101 },
 			wantErr: "args.scoreWeights.risk: Invalid value: 101: must be between 0 and 100"},
 		{name: "negative weight", mutate: func(a *config.ForesightArgs) { a.ScoreWeights.Cost = -1 },
