@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/metrics"
 	"sort"
 	"strconv"
 	"strings"
@@ -144,6 +145,7 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	factory.Start(informerCtx.Done())
 	factory.WaitForCacheSync(informerCtx.Done())
 
+	gcBefore := readGCMetrics()
 	b.ResetTimer()
 	start := time.Now()
 	classes := []string{"critical", "standard", "batch", "best-effort"}
@@ -166,8 +168,11 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	if err != nil {
 		b.Fatalf("Waiting for %d pods to be bound: %v", pods, err)
 	}
+	gcAfter := readGCMetrics()
+	b.Logf("process while binding: CPU %.1fs (GC %.1fs), %d GC cycles, live heap after %.0f MiB",
+		gcAfter.cpu-gcBefore.cpu, gcAfter.gcCPU-gcBefore.gcCPU, gcAfter.cycles-gcBefore.cycles, gcAfter.liveHeap/(1<<20))
 	latencies := pluginLatencies(before, gatherPluginHistograms(b))
-	if !raw {
+	if !raw && os.Getenv("FORESIGHT_BENCH_SKIP_CATCHUP") != "1" {
 		logPartitionCatchUp(ctx, b)
 	}
 	logSchedulerCounters(b)
@@ -175,7 +180,42 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	return float64(pods) / elapsed.Seconds(), latencies
 }
 
-// logPartitionCatchUp reports the Partition writes made while pods were
+// gcMetrics are the process's CPU and GC figures from runtime/metrics:
+// etcd, the API server, the scheduler and the clients share one process,
+// so whatever one of them allocates makes the others' GC work too.
+type gcMetrics struct {
+	cpu, gcCPU, liveHeap float64
+	cycles               uint64
+}
+
+func readGCMetrics() gcMetrics {
+	samples := []metrics.Sample{
+		{Name: "/cpu/classes/total:cpu-seconds"},
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/cpu/classes/idle:cpu-seconds"},
+	}
+	metrics.Read(samples)
+	var m gcMetrics
+	// CPU used: what GOMAXPROCS made available less what stayed idle.
+	if samples[0].Value.Kind() == metrics.KindFloat64 && samples[4].Value.Kind() == metrics.KindFloat64 {
+		m.cpu = samples[0].Value.Float64() - samples[4].Value.Float64()
+	}
+	if samples[1].Value.Kind() == metrics.KindFloat64 {
+		m.gcCPU = samples[1].Value.Float64()
+	}
+	if samples[2].Value.Kind() == metrics.KindUint64 {
+		m.cycles = samples[2].Value.Uint64()
+	}
+	if samples[3].Value.Kind() == metrics.KindUint64 {
+		m.liveHeap = float64(samples[3].Value.Uint64())
+	}
+	return m
+}
+
+// logPartitionCatchUp (skipped with FORESIGHT_BENCH_SKIP_CATCHUP=1: at
+// the default pace it takes minutes) reports the Partition writes made while pods were
 // being bound and those still queued then (the writer is paced by
 // PartitionWriteQPS, so a burst leaves some behind), and how long after
 // the last binding the writes stopped: the time the Partition objects lag
