@@ -25,18 +25,7 @@ func BenchmarkFilterScore(b *testing.B) {
 	ni.SetNode(node)
 	classes := []string{"standard", "batch", "best-effort"}
 	for i := range 60 {
-		pod := webPod(fmt.Sprintf("w%d", i)).Annotation(annotations.SLAClass, classes[i%3]).Obj()
-		state := framework.NewCycleState()
-		if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
-			b.Fatal(s.AsError())
-		}
-		ps, _ := readState(state)
-		p, _ := pl.pools.snapshot().poolOf(node.Labels)
-		in := pl.fitInputFor(ps, p, ni)
-		if _, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in); err != nil {
-			b.Fatal(err)
-		}
-		ni.AddPod(pod)
+		reserveOn(b, ctx, pl, ni, webPod(fmt.Sprintf("w%d", i)).Annotation(annotations.SLAClass, classes[i%3]).Obj())
 	}
 	pod := webPod("new").Obj()
 	state := framework.NewCycleState()

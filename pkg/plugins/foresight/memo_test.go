@@ -28,18 +28,7 @@ func TestScoreReusesFilterOnlyWithinCycle(t *testing.T) {
 	// to reuse).
 	reserve := func(name, class string) {
 		t.Helper()
-		pod := webPod(name).Annotation(annotations.SLAClass, class).Obj()
-		state := framework.NewCycleState()
-		if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
-			t.Fatal(s.AsError())
-		}
-		ps, _ := readState(state)
-		p, _ := pl.pools.snapshot().poolOf(node.Labels)
-		in := pl.fitInputFor(ps, p, ni)
-		if _, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in); err != nil {
-			t.Fatal(err)
-		}
-		ni.AddPod(pod)
+		reserveOn(t, ctx, pl, ni, webPod(name).Annotation(annotations.SLAClass, class).Obj())
 	}
 	for i := range 4 {
 		reserve(fmt.Sprintf("w%d", i), "standard")

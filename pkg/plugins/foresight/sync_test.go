@@ -49,21 +49,7 @@ func TestPartitionWriterRequests(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, ctx := ktesting.NewTestContext(t)
 			pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
-			node := st.MakeNode().Name("n1").Label("pool", "fixed").Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "8", v1.ResourceMemory: "32Gi", v1.ResourcePods: "100"}).Obj()
-			ni := framework.NewNodeInfo()
-			ni.SetNode(node)
-			pod := webPod("w0").Obj()
-			state := framework.NewCycleState()
-			if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
-				t.Fatal(s.AsError())
-			}
-			ps, _ := readState(state)
-			p, _ := pl.pools.snapshot().poolOf(node.Labels)
-			in := pl.fitInputFor(ps, p, ni)
-			name, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
-			if err != nil {
-				t.Fatal(err)
-			}
+			name := reserveOn(t, ctx, pl, testNode(), webPod("w0").Obj())
 			client := fake.NewSimpleClientset()
 			if tc.existing {
 				obj := &foresightv1alpha1.Partition{ObjectMeta: metav1.ObjectMeta{Name: name}}
@@ -124,26 +110,8 @@ func TestPartitionWriterRequests(t *testing.T) {
 func TestPartitionWriterStatus(t *testing.T) {
 	_, ctx := ktesting.NewTestContext(t)
 	pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
-	node := st.MakeNode().Name("n1").Label("pool", "fixed").Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "8", v1.ResourceMemory: "32Gi", v1.ResourcePods: "100"}).Obj()
-	ni := framework.NewNodeInfo()
-	ni.SetNode(node)
-	reserve := func(podName string) string {
-		t.Helper()
-		pod := webPod(podName).Obj()
-		state := framework.NewCycleState()
-		if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
-			t.Fatal(s.AsError())
-		}
-		ps, _ := readState(state)
-		p, _ := pl.pools.snapshot().poolOf(node.Labels)
-		in := pl.fitInputFor(ps, p, ni)
-		name, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ni.AddPod(pod)
-		return name
-	}
+	ni := testNode()
+	reserve := func(podName string) string { return reserveOn(t, ctx, pl, ni, webPod(podName).Obj()) }
 	client := fake.NewSimpleClientset()
 	objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
 	nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
@@ -178,4 +146,31 @@ func TestPartitionWriterStatus(t *testing.T) {
 	if obj.Status.MemberCount != 2 || obj.Status.PredictedUsage.CPU == nil {
 		t.Errorf("status = %+v, want 2 members and a predicted usage", obj.Status)
 	}
+}
+
+// reserveOn puts pod into ni's partitions as Reserve would, without
+// running Filter on the node, and returns its partition's name.
+func reserveOn(tb testing.TB, ctx context.Context, pl *Foresight, ni *framework.NodeInfo, pod *v1.Pod) string {
+	tb.Helper()
+	state := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
+		tb.Fatal(s.AsError())
+	}
+	ps, _ := readState(state)
+	p, _ := pl.pools.snapshot().poolOf(ni.Node().Labels)
+	in := pl.fitInputFor(ps, p, ni)
+	name, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ni.AddPod(pod)
+	return name
+}
+
+// testNode is a node of the "fixed" pool with room for many pods.
+func testNode() *framework.NodeInfo {
+	node := st.MakeNode().Name("n1").Label("pool", "fixed").Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "8", v1.ResourceMemory: "32Gi", v1.ResourcePods: "100"}).Obj()
+	ni := framework.NewNodeInfo()
+	ni.SetNode(node)
+	return ni
 }
