@@ -2,6 +2,7 @@ package rightsize
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +37,13 @@ type ResizeOptions struct {
 	// by at least this share (0: by any amount). Growing protects the
 	// pod, so the default is 0.
 	MinGrowPercent int64
+	// Pooled has DecidePartitionResize size the members of a partition
+	// by their share of the partition's pooled demand instead of each by
+	// its own bound (DecidePartitionResize says how). Off by default:
+	// the pooled demand takes the members' deviations from their
+	// expected demand as independent, which the per-pod bound does not
+	// need.
+	Pooled bool
 }
 
 // DefaultResizeOptions: predictions over the next 2 hours (a controller
@@ -69,22 +77,53 @@ func DefaultResizeOptions(now time.Time) ResizeOptions {
 // Decide would leave alone (critical, Guaranteed, pod-level resources, no
 // profile, rightsizing disabled, annotations refused) are left alone.
 func DecideResize(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec, profile *foresightv1alpha1.WorkloadProfileStatus, opts ResizeOptions) Decision {
+	p := planResize(pod, policy, profile, opts)
+	if p.refused != nil {
+		return *p.refused
+	}
+	return p.decide(pod, opts)
+}
+
+// resizePlan is a running pod's own targets, before hysteresis: what
+// DecideResize and DecidePartitionResize share.
+type resizePlan struct {
+	// refused is the decision when the pod is left alone.
+	refused    *Decision
+	class      foresightv1alpha1.SLAClass
+	confidence float64
+	t          targets
+	// rho is the share of the pod's spread it is sized for (1: its own
+	// bound; below 1: its share of a pooled bound).
+	rho [demand.NumResources]float64
+	// pooled is set when rho lowered a target.
+	pooled bool
+}
+
+func planResize(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec, profile *foresightv1alpha1.WorkloadProfileStatus, opts ResizeOptions) resizePlan {
 	spec, props, refused := eligible(pod, policy)
 	if refused != nil {
-		return *refused
+		return resizePlan{refused: refused}
 	}
 	ceilings, err := OriginalRequests(pod)
 	if err != nil {
 		d := keep(BadOriginalRequests, "%v", err)
 		d.Class = spec.Class
-		return d
+		return resizePlan{refused: &d}
 	}
 	t, refused := predictTargets(pod, profile, spec, props.Confidence, opts.Options, ceilings)
 	if refused != nil {
 		refused.Class = spec.Class
-		return *refused
+		return resizePlan{refused: refused}
 	}
-	d := Decision{Reason: AtPrediction, Class: spec.Class, Source: t.source, Containers: make([]Container, len(t.all))}
+	return resizePlan{class: spec.Class, confidence: props.Confidence, t: t}
+}
+
+// decide turns the plan's targets into the decision: each request rises
+// to its target whenever the target exceeds it by MinGrowPercent, falls
+// to it only when that saves MinChangePercent.
+func (p *resizePlan) decide(pod *v1.Pod, opts ResizeOptions) Decision {
+	t := &p.t
+	d := Decision{Reason: AtPrediction, Class: p.class, Source: t.source, Pooled: p.pooled, Containers: make([]Container, len(t.all))}
 	var changes []string
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
@@ -117,14 +156,22 @@ func DecideResize(pod *v1.Pod, policy *foresightv1alpha1.TenantPolicySpec, profi
 		}
 		d.Containers[i] = out
 	}
-	conf := confidenceText(props.Confidence)
+	what := fmt.Sprintf("the predicted demand at %s confidence (%s) over %s", confidenceText(p.confidence), t.source, opts.Horizon)
+	if p.pooled {
+		what = fmt.Sprintf("the pod's share of its partition's pooled demand (%s of its spread in cpu, %s in memory) at %s confidence (%s) over %s",
+			percentText(p.rho[demand.CPU]), percentText(p.rho[demand.Memory]), confidenceText(p.confidence), t.source, opts.Horizon)
+	}
 	if !d.Changed {
-		d.Message = fmt.Sprintf("the requests hold the predicted demand at %s confidence (%s) over %s, within %d%%", conf, t.source, opts.Horizon, opts.MinChangePercent)
+		d.Message = fmt.Sprintf("the requests hold %s, within %d%%", what, opts.MinChangePercent)
 		return d
 	}
 	d.Reason = Resized
-	d.Message = fmt.Sprintf("requests resized to the predicted demand at %s confidence (%s) over %s: %s", conf, t.source, opts.Horizon, strings.Join(changes, ", "))
+	d.Message = fmt.Sprintf("requests resized to %s: %s", what, strings.Join(changes, ", "))
 	return d
+}
+
+func percentText(f float64) string {
+	return strconv.FormatFloat(f*100, 'f', 0, 64) + "%"
 }
 
 // Resize returns a copy of the pod with the decision's requests and, when

@@ -106,6 +106,9 @@ type Decision struct {
 	Changed bool
 	// Grows is true when DecideResize raises at least one request.
 	Grows bool
+	// Pooled is true when DecidePartitionResize sized the pod by its share
+	// of its partition's pooled demand, below its own bound.
+	Pooled bool
 	// Reason is Rightsized when Changed, else why nothing changes.
 	Reason Reason
 	// Message explains the decision to a human.
@@ -235,13 +238,24 @@ func confidenceText(confidence float64) string {
 // the container requests.
 type amounts struct {
 	orig, next demand.Vector
-	has        [demand.NumResources]bool
+	// floor is the least request rightsizing may set: the minimums, at
+	// most the limit and the ceiling (the current request for a container
+	// without a profile).
+	floor demand.Vector
+	has   [demand.NumResources]bool
+	// profiled is set when a profile describes the container.
+	profiled bool
 }
 
 // targets are the requests rightsizing aims at for every app container.
 type targets struct {
 	all    []amounts
 	source demand.Source
+	// expected is the pod's expected demand (demand.Prediction.Expected)
+	// over the horizon.
+	expected demand.Vector
+	// minCPU is the pod's CPU guarantee in millicores (0: none).
+	minCPU int64
 }
 
 // predictTargets checks that the pod may be rightsized and computes, for
@@ -312,19 +326,24 @@ func predictTargets(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatu
 				}
 			}
 			a.next[r.idx] = demand.QuantityIn(q, r.idx)
+			a.floor[r.idx] = a.next[r.idx]
 			if !profiled[c.Name] {
 				continue
 			}
-			next := pred.Containers[i][r.idx]
+			a.profiled = true
+			next, floor := pred.Containers[i][r.idx], opts.MinMilliCPU
 			if r.idx == demand.CPU {
 				next = max(next, opts.MinMilliCPU)
 			} else {
 				next = roundUp(max(next, opts.MinMemory), 1<<20)
+				floor = roundUp(opts.MinMemory, 1<<20)
 			}
 			if lim, ok := c.Resources.Limits[r.name]; ok {
 				next = min(next, demand.QuantityIn(lim, r.idx))
+				floor = min(floor, demand.QuantityIn(lim, r.idx))
 			}
 			a.next[r.idx] = min(next, a.orig[r.idx])
+			a.floor[r.idx] = min(floor, a.orig[r.idx])
 		}
 	}
 	// The CPU guarantee is the pod's: what the containers lost below it
@@ -343,7 +362,7 @@ func predictTargets(pod *v1.Pod, profile *foresightv1alpha1.WorkloadProfileStatu
 			sum += back
 		}
 	}
-	return targets{all: all, source: pred.Source}, nil
+	return targets{all: all, source: pred.Source, expected: pred.Expected, minCPU: spec.MinCPU.MilliValue()}, nil
 }
 
 // keep is a decision that changes nothing.

@@ -66,3 +66,11 @@ type Explainer interface {
 	// scheduler's last message about it.
 	PendingReasons(ctx context.Context, names []string) map[string]string
 }
+
+// PartitionReader is a Backend that can list the Partition objects, as
+// the controller reads them: which pods share a partition (pooled resize
+// targets, TargetPooled).
+type PartitionReader interface {
+	// Partitions returns the Partition objects of the run.
+	Partitions(ctx context.Context) ([]foresightv1alpha1.Partition, error)
+}

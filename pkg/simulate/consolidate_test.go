@@ -196,6 +196,8 @@ func TestGrowthPolicyDefers(t *testing.T) {
 		{GrowthMigrate, []bool{false, false, false, false}},
 		{GrowthDeferUnlessRoom, []bool{true, true, true, true}},
 		{GrowthDeferBelowStandard, []bool{false, false, true, true}},
+		// Deferring once is not deferring for want of room elsewhere.
+		{GrowthDeferOnce, []bool{false, false, false, false}},
 		{ResizeOptions{}.withDefaults().Growth, []bool{false, false, false, false}},
 	} {
 		t.Run(string(tc.growth), func(t *testing.T) {

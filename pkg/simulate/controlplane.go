@@ -56,6 +56,7 @@ type ControlPlaneBackend struct {
 
 	profileInformer cache.SharedIndexInformer
 	profileLister   foresightlisters.WorkloadProfileLister
+	partitionLister foresightlisters.PartitionLister
 	stopInformers   context.CancelFunc
 
 	run *cpRun
@@ -74,6 +75,10 @@ type cpRun struct {
 	logger    klog.Logger
 	// foresight is true when the policy runs Foresight's plugins.
 	foresight bool
+	// partitionWait is the time Partitions waited for the plugin's
+	// writes, partitionTimeouts how often it gave up.
+	partitionWait     time.Duration
+	partitionTimeouts int
 }
 
 // settle is how long the replay waits after a change that reaches the
@@ -151,8 +156,14 @@ func (b *ControlPlaneBackend) setup(ctx context.Context, spec RunSpec) error {
 		f := externalversions.NewSharedInformerFactoryWithOptions(b.cp.Foresight, 0, externalversions.WithNamespace(Namespace))
 		inf := f.Foresight().V1alpha1().WorkloadProfiles()
 		b.profileInformer, b.profileLister = inf.Informer(), inf.Lister()
+		// Partitions are cluster-scoped: read as the controller reads them,
+		// through an informer.
+		pf := externalversions.NewSharedInformerFactory(b.cp.Foresight, 0)
+		b.partitionLister = pf.Foresight().V1alpha1().Partitions().Lister()
 		f.Start(ictx.Done())
+		pf.Start(ictx.Done())
 		f.WaitForCacheSync(ictx.Done())
+		pf.WaitForCacheSync(ictx.Done())
 	}
 	pools := b.cp.Foresight.ForesightV1alpha1().ResourcePools()
 	for _, p := range spec.Pools {
@@ -533,6 +544,58 @@ func (b *ControlPlaneBackend) ResizePods(ctx context.Context, resizes []PodResiz
 	})
 }
 
+// partitionWait bounds how long Partitions waits for the Foresight plugin
+// to have written the members of every bound pod.
+const partitionWait = time.Second
+
+// Partitions implements PartitionReader: the Partition objects, from an
+// informer, as the controller reads them. The Foresight plugin writes a
+// partition's members shortly after it binds a pod (it batches its
+// writes), so Partitions first waits, up to partitionWait, until every
+// bound pod of the run is a member of some partition, then returns what
+// there is; none under a policy without Foresight's plugins.
+func (b *ControlPlaneBackend) Partitions(ctx context.Context) ([]foresightv1alpha1.Partition, error) {
+	r := b.run
+	if r == nil || !r.foresight {
+		return nil, nil
+	}
+	started := time.Now()
+	for sleep := time.Millisecond; ; sleep = min(2*sleep, 20*time.Millisecond) {
+		list, err := b.partitionLister.List(labels.Everything())
+		if err != nil {
+			return nil, fmt.Errorf("listing partitions: %w", err)
+		}
+		members := sets.New[string]()
+		for _, p := range list {
+			for _, m := range p.Spec.Members {
+				if m.Namespace == Namespace {
+					members.Insert(m.Name)
+				}
+			}
+		}
+		missing := 0
+		for n := range r.live {
+			if p, err := r.podLister.Pods(Namespace).Get(n); err == nil && p.Spec.NodeName != "" && !members.Has(n) {
+				missing++
+			}
+		}
+		waited := time.Since(started)
+		if missing == 0 || waited > partitionWait || ctx.Err() != nil {
+			r.partitionWait += waited
+			if missing > 0 {
+				r.partitionTimeouts++
+				r.logger.V(2).Info("Partitions do not name every bound pod", "missing", missing, "waited", waited)
+			}
+			out := make([]foresightv1alpha1.Partition, len(list))
+			for i, p := range list {
+				out[i] = *p
+			}
+			return out, nil
+		}
+		time.Sleep(sleep)
+	}
+}
+
 // PendingReasons implements Explainer: the message of each pending pod's
 // PodScheduled condition, as the scheduler last set it. The scheduler
 // writes the condition after its cycle, through its API dispatcher: a pod
@@ -570,6 +633,9 @@ func (b *ControlPlaneBackend) Stop(ctx context.Context) error {
 		return nil
 	}
 	b.run = nil
+	if r.partitionWait > 0 {
+		r.logger.Info("Waited for the Foresight plugin's partition writes", "total", r.partitionWait, "timeouts", r.partitionTimeouts)
+	}
 	r.cancel()
 	if r.sched.APIDispatcher != nil {
 		r.sched.APIDispatcher.Close()

@@ -92,7 +92,7 @@ func (c *Config) Validate() error {
 	if len(c.Policies) == 0 {
 		return errors.New("no policies")
 	}
-	return nil
+	return c.Resize.validate()
 }
 
 // end is the first sample after the replay.
@@ -190,6 +190,9 @@ type simPod struct {
 	// as computed at step plannedAt (-1: never).
 	restart, ahead [2]int64
 	plannedAt      int
+	// deferred is set while the pod's growth, which its node could not
+	// hold, was deferred at the controller's last visit (GrowthDeferOnce).
+	deferred bool
 }
 
 // runPolicy replays the trace under one policy.
@@ -698,7 +701,8 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 // a kubelet admits a resize; it would defer one that does not fit);
 // a pod whose growth does not fit is returned for migration, or, where
 // o.Growth defers its class, only if another node holds it now (roomFor),
-// its resize otherwise left for the next visit. The
+// its resize otherwise left for the next visit; under GrowthDeferOnce,
+// only if its growth was deferred at the previous visit already. The
 // resizes go to the backend in one call; it returns their number.
 func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, plan *ConsolidateOptions, ag *agent, spec RunSpec,
 	nodes []*simNode, live []*simPod, t int, now time.Time, out *Outcome) (int, []*simPod, error) {
@@ -711,6 +715,7 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 	var shrinks, grows []change
 	used := make([][2]int64, len(nodes))
 	original := make([][2]int64, len(nodes))
+	statuses := make(map[*simPod]*foresightv1alpha1.WorkloadProfileStatus, len(live))
 	for _, sp := range live {
 		if sp.node < 0 {
 			continue
@@ -720,7 +725,7 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 		original[sp.node][0] += cfg.Trace.Pods[sp.tr].CPURequest
 		original[sp.node][1] += cfg.Trace.Pods[sp.tr].MemoryRequest
 		status := ag.ResizeStatus(sp.tr, t)
-		d := rightsize.DecideResize(sp.pod, &spec.TenantPolicy.Spec, status, o.decide(now))
+		statuses[sp] = status
 		if plan != nil {
 			var err error
 			sp.restart, sp.ahead, err = plannedRequests(cfg.Trace, sp.tr, &spec.TenantPolicy.Spec, status, o.admission(now), plan.Horizon)
@@ -729,7 +734,14 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 			}
 			sp.plannedAt = t
 		}
-		if !d.Changed {
+	}
+	decisions, err := decideResizes(ctx, b, o, spec, nodes, live, statuses, now, out)
+	if err != nil {
+		return 0, nil, err
+	}
+	for _, sp := range live {
+		d, ok := decisions[sp]
+		if !ok || !d.Changed {
 			continue
 		}
 		_, annotated := sp.pod.Annotations[annotations.OriginalRequests]
@@ -737,11 +749,25 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 		if err != nil {
 			return 0, nil, fmt.Errorf("resizing pod %s: %w", sp.name, err)
 		}
+		if d.Pooled {
+			out.ResizesPooled++
+		}
 		c := change{sp: sp, next: next, req: podRequests(next), rs: PodResize{Pod: next, Annotate: !annotated}}
 		if d.Grows {
 			grows = append(grows, c)
 		} else {
 			shrinks = append(shrinks, c)
+		}
+	}
+	// A pod's growth deferred at the previous visit (GrowthDeferOnce)
+	// counts only while it still has a growth that does not fit.
+	growing := make(map[*simPod]bool, len(grows))
+	for _, c := range grows {
+		growing[c.sp] = true
+	}
+	for _, sp := range live {
+		if !growing[sp] {
+			sp.deferred = false
 		}
 	}
 	var apply []change
@@ -758,6 +784,13 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 		ps := &cfg.Pools[nodes[n].pool]
 		cpu, mem := used[n][0]+c.req[0]-c.sp.req[0], used[n][1]+c.req[1]-c.sp.req[1]
 		if cpu > ps.CPU || mem > ps.Memory {
+			if o.Growth == GrowthDeferOnce && !c.sp.deferred {
+				// Deferred at this visit, migrated at the next if it
+				// still does not fit.
+				c.sp.deferred = true
+				out.ResizesDeferred++
+				continue
+			}
 			if o.Growth.defers(cfg.Trace.Pods[c.sp.tr].Class) {
 				k := roomFor(cfg, nodes, used, original, n, c.req, &cfg.Trace.Pods[c.sp.tr])
 				if k < 0 {
@@ -782,6 +815,7 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 		}
 		used[n] = [2]int64{cpu, mem}
 		apply = append(apply, c)
+		c.sp.deferred = false
 		out.ResizesUp++
 	}
 	if len(apply) == 0 {
@@ -798,6 +832,77 @@ func resizePods(ctx context.Context, b Backend, cfg *Config, o ResizeOptions, pl
 		c.sp.pod, c.sp.req = c.next, c.req
 	}
 	return len(apply), migrate, nil
+}
+
+// decideResizes is the controller's decision for every bound pod: with
+// o.Target TargetPooled, rightsize.DecidePartitionResize on the members of
+// each partition, as the Partition objects name them (read through the
+// backend, as the controller reads them: a member counts where the object
+// places it on the pod's node), and rightsize.DecideResize for a pod found
+// in no partition; otherwise rightsize.DecideResize on each pod.
+func decideResizes(ctx context.Context, b Backend, o ResizeOptions, spec RunSpec, nodes []*simNode, live []*simPod,
+	statuses map[*simPod]*foresightv1alpha1.WorkloadProfileStatus, now time.Time, out *Outcome) (map[*simPod]rightsize.Decision, error) {
+	opts := o.decide(now)
+	policy := &spec.TenantPolicy.Spec
+	decisions := make(map[*simPod]rightsize.Decision, len(live))
+	groups := map[string][]*simPod{}
+	if o.Target == TargetPooled {
+		pr, ok := b.(PartitionReader)
+		if !ok {
+			return nil, fmt.Errorf("resize target %s needs a backend that lists partitions", o.Target)
+		}
+		parts, err := pr.Partitions(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading partitions: %w", err)
+		}
+		// The partition each pod is a member of on its node.
+		type place struct{ partition, node string }
+		member := map[string]place{}
+		for i := range parts {
+			p := &parts[i]
+			for _, m := range p.Spec.Members {
+				if m.Namespace == Namespace {
+					member[m.Name] = place{partition: p.Name, node: p.Spec.NodeName}
+				}
+			}
+		}
+		for _, sp := range live {
+			if sp.node < 0 {
+				continue
+			}
+			if pl, ok := member[sp.name]; ok && pl.node == nodes[sp.node].name {
+				groups[pl.partition] = append(groups[pl.partition], sp)
+				continue
+			}
+			out.ResizesUnpartitioned++
+		}
+		names := make([]string, 0, len(groups))
+		for name := range groups {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			g := groups[name]
+			members := make([]rightsize.ResizeMember, len(g))
+			for k, sp := range g {
+				members[k] = rightsize.ResizeMember{Pod: sp.pod, Profile: statuses[sp]}
+			}
+			ds, err := rightsize.DecidePartitionResize(members, policy, opts)
+			if err != nil {
+				return nil, fmt.Errorf("partition %s: %w", name, err)
+			}
+			for k, sp := range g {
+				decisions[sp] = ds[k]
+			}
+		}
+	}
+	for _, sp := range live {
+		if _, done := decisions[sp]; done || sp.node < 0 {
+			continue
+		}
+		decisions[sp] = rightsize.DecideResize(sp.pod, policy, statuses[sp], opts)
+	}
+	return decisions, nil
 }
 
 // roomFor returns a schedulable node other than from that holds a pod of

@@ -1,6 +1,8 @@
 package simulate
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -22,11 +24,37 @@ type ResizeOptions struct {
 	// MinChangePercent is the hysteresis of shrinking: 10%.
 	MinChangePercent int64
 	// Growth is what the controller does with a growth its node cannot
-	// hold: GrowthMigrate (the default), GrowthDeferUnlessRoom or
-	// GrowthDeferBelowStandard. Deferring costs fewer nodes and more
-	// throttling (docs/benchmarks/replay.md).
+	// hold: GrowthMigrate (the default), GrowthDeferUnlessRoom,
+	// GrowthDeferBelowStandard or GrowthDeferOnce. Deferring costs fewer
+	// nodes and more throttling (docs/benchmarks/replay.md).
 	Growth GrowthPolicy
+	// Target is what a running pod's requests are sized for: TargetOwn
+	// (its own bound) or TargetPooled (its share of its partition's
+	// pooled demand, rightsize.DecidePartitionResize); by default
+	// DefaultResizeTarget.
+	Target ResizeTarget
 }
+
+// ResizeTarget is what the controller sizes a running pod's requests for.
+type ResizeTarget string
+
+const (
+	// TargetOwn sizes every pod for its own predicted upper demand
+	// (rightsize.DecideResize): a node needs the sum of its pods' bounds.
+	TargetOwn ResizeTarget = "own"
+	// TargetPooled sizes the members of a partition for their shares of
+	// the partition's pooled demand (rightsize.DecidePartitionResize with
+	// ResizeOptions.Pooled): the controller reads the Partition objects
+	// for who shares a partition, and every member's WorkloadProfile. A
+	// pod found in no partition is sized for its own bound.
+	TargetPooled ResizeTarget = "pooled"
+)
+
+// DefaultResizeTarget is the target of ResizeOptions that name none.
+const DefaultResizeTarget = TargetOwn
+
+// ResizeTargets lists the ResizeTarget values.
+var ResizeTargets = []ResizeTarget{TargetOwn, TargetPooled}
 
 // GrowthPolicy is what the controller does with a pod whose growth its
 // node cannot hold.
@@ -48,7 +76,16 @@ const (
 	// best-effort pods, whose classes accept throttling, and
 	// GrowthMigrate for the others.
 	GrowthDeferBelowStandard GrowthPolicy = "defer-below-standard"
+	// GrowthDeferOnce defers a growth its node cannot hold at the first
+	// visit that finds it (the pod keeps running at its requests, as a
+	// kubelet keeps a Deferred resize) and migrates the pod at the next
+	// visit if the growth still does not fit: a deferral bounded in time,
+	// between GrowthMigrate and GrowthDeferUnlessRoom.
+	GrowthDeferOnce GrowthPolicy = "defer-once"
 )
+
+// GrowthPolicies lists the GrowthPolicy values.
+var GrowthPolicies = []GrowthPolicy{GrowthMigrate, GrowthDeferUnlessRoom, GrowthDeferBelowStandard, GrowthDeferOnce}
 
 // defers tells whether a growth of a pod of the class that its node
 // cannot hold may be deferred.
@@ -75,13 +112,28 @@ func (o ResizeOptions) withDefaults() ResizeOptions {
 	if o.Growth == "" {
 		o.Growth = GrowthMigrate
 	}
+	if o.Target == "" {
+		o.Target = DefaultResizeTarget
+	}
 	return o
+}
+
+// validate checks the options' named values.
+func (o ResizeOptions) validate() error {
+	if o.Growth != "" && !slices.Contains(GrowthPolicies, o.Growth) {
+		return fmt.Errorf("resize growth policy %q is not one of %v", o.Growth, GrowthPolicies)
+	}
+	if o.Target != "" && !slices.Contains(ResizeTargets, o.Target) {
+		return fmt.Errorf("resize target %q is not one of %v", o.Target, ResizeTargets)
+	}
+	return nil
 }
 
 // decide returns the controller's options at a time.
 func (o ResizeOptions) decide(now time.Time) rightsize.ResizeOptions {
 	r := rightsize.DefaultResizeOptions(now)
 	r.Horizon, r.MinChangePercent = o.Horizon, o.MinChangePercent
+	r.Pooled = o.Target == TargetPooled
 	return r
 }
 

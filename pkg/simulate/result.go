@@ -76,6 +76,12 @@ type Outcome struct {
 	// neither the pod's node nor another held them
 	// (GrowthDeferUnlessRoom).
 	ResizesDeferred int
+	// ResizesPooled counts the resizes whose targets were pods' shares of
+	// their partitions' pooled demand, below their own bounds, and
+	// ResizesUnpartitioned the visits of bound pods that the Partition
+	// objects did not (yet) name as members on their nodes, sized for
+	// their own bounds (TargetPooled).
+	ResizesPooled, ResizesUnpartitioned int
 	// Consolidations counts the nodes the controller drained to empty
 	// them, ConsolidationMoves the pods it evicted for that, and
 	// ConsolidationsUndone the drains undone because an evicted pod found
@@ -242,6 +248,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 		if o.Policy.Resize {
 			resizes = append(resizes, fmt.Sprintf("  %s: %d resizes raising requests, %d lowering them; %d pods migrated (their growth did not fit their node), %d growths deferred (no node held them)",
 				o.Policy.Name, o.ResizesUp, o.ResizesDown, o.Migrations, o.ResizesDeferred))
+			if o.ResizesPooled+o.ResizesUnpartitioned > 0 {
+				resizes = append(resizes, fmt.Sprintf("    %d resizes to a share of the partition's pooled demand; %d pod visits found the pod in no partition on its node (sized for its own bound)",
+					o.ResizesPooled, o.ResizesUnpartitioned))
+			}
 		}
 		if o.Policy.Consolidate {
 			resizes = append(resizes, fmt.Sprintf("  %s: %d variable nodes drained to be removed (%d pods evicted), %d drains undone (an evicted pod found no room)",

@@ -40,6 +40,7 @@ type simulateOptions struct {
 	unclipped                  bool
 	retryEvery                 time.Duration
 	growth                     string
+	resizeTarget               string
 	verbose                    bool
 	cpuProfile                 string
 }
@@ -101,6 +102,7 @@ summary.csv and replay.png. See docs/simulate.md.`,
 	f.StringVar(&o.forecastModel, "forecast-model", "seasonal-naive", fmt.Sprintf("pkg/forecast model of the simulated agent, one of %v (auto fits in ~0.7 s per series)", simulate.ForecastModels))
 	f.BoolVar(&o.unclipped, "unclipped-forecasts", false, "publish forecast bounds as the model makes them instead of clipping them to the largest value the workload has shown")
 	f.StringVar(&o.growth, "growth", string(simulate.GrowthMigrate), fmt.Sprintf("under foresight-resize, what the controller does with a growth its node cannot hold: one of %v (docs/benchmarks/replay.md compares them)", growthPolicies))
+	f.StringVar(&o.resizeTarget, "resize-target", string(simulate.DefaultResizeTarget), fmt.Sprintf("under foresight-resize, what the controller sizes a running pod's requests for: one of %v (own: the pod's own predicted bound; pooled: its share of its partition's pooled demand)", simulate.ResizeTargets))
 	f.DurationVar(&o.retryEvery, "retry-every", 30*time.Minute, "how often pending pods are retried when nothing in the cluster changed")
 	f.BoolVar(&o.verbose, "verbose", false, "show the control plane's and the scheduler's logs")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the replay to this file")
@@ -116,6 +118,9 @@ func runSimulate(ctx context.Context, o *simulateOptions, out, errOut io.Writer)
 		return fmt.Errorf("--step %v must be positive", o.step)
 	}
 	if _, err := growthPolicy(o.growth); err != nil {
+		return err
+	}
+	if _, err := resizeTarget(o.resizeTarget); err != nil {
 		return err
 	}
 	started := time.Now()
@@ -239,10 +244,25 @@ func simulateConfig(o *simulateOptions, tr *simulate.Trace, policies []simulate.
 		return simulate.Config{}, err
 	}
 	setup.Resize.Growth = g
+	target, err := resizeTarget(o.resizeTarget)
+	if err != nil {
+		return simulate.Config{}, err
+	}
+	setup.Resize.Target = target
 	return setup.Config(tr)
 }
 
-var growthPolicies = []simulate.GrowthPolicy{simulate.GrowthMigrate, simulate.GrowthDeferUnlessRoom, simulate.GrowthDeferBelowStandard}
+// resizeTarget reads --resize-target.
+func resizeTarget(v string) (simulate.ResizeTarget, error) {
+	for _, t := range simulate.ResizeTargets {
+		if string(t) == v {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("--resize-target %q: want one of %v", v, simulate.ResizeTargets)
+}
+
+var growthPolicies = simulate.GrowthPolicies
 
 // growthPolicy reads --growth.
 func growthPolicy(v string) (simulate.GrowthPolicy, error) {
