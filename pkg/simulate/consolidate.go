@@ -93,7 +93,13 @@ type consolidation struct {
 const (
 	passSkippedPending  = "skipped: pods pending"
 	passSkippedMigrated = "skipped: pods migrated for their growth"
+	// passRefusedDryRun: every plan of the pass failed its dry run.
+	passRefusedDryRun = "refused by the dry run"
 )
+
+// dryRunAttempts is how many drain plans a consolidation pass tries
+// through the dry run before it gives up until the next pass.
+const dryRunAttempts = 3
 
 // planConsolidation builds consolidate.Decide's view of the cluster at
 // step t (every ready node with the requests of its bound pods, and, where

@@ -13,11 +13,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	schedulerserverconfig "k8s.io/kubernetes/cmd/kube-scheduler/app/config"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
@@ -75,6 +77,8 @@ type cpRun struct {
 	logger    klog.Logger
 	// foresight is true when the policy runs Foresight's plugins.
 	foresight bool
+	// plugins are the Foresight plugins of the scheduler, by profile.
+	plugins map[string]*foresight.Foresight
 	// partitionWait is the time Partitions waited for the plugin's
 	// writes, partitionTimeouts how often it gave up.
 	partitionWait     time.Duration
@@ -218,8 +222,19 @@ func (b *ControlPlaneBackend) startScheduler(ctx context.Context, r *cpRun, spec
 	opts.ConfigFile = file
 	opts.SecureServing.BindPort = 0
 	sctx, cancel := context.WithCancel(ctx)
+	// The plugins are kept for dry runs (TryPlace).
+	r.plugins = map[string]*foresight.Foresight{}
+	factory := foresight.FactoryWithClock(b.cp.Foresight, spec.Now)
+	keep := func(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+		pl, err := factory(ctx, obj, h)
+		f, isForesight := pl.(*foresight.Foresight)
+		if p, named := h.(interface{ ProfileName() string }); err == nil && isForesight && named {
+			r.plugins[p.ProfileName()] = f
+		}
+		return pl, err
+	}
 	cc, sched, err := app.Setup(sctx, opts,
-		app.WithPlugin(foresight.Name, foresight.FactoryWithClock(b.cp.Foresight, spec.Now)),
+		app.WithPlugin(foresight.Name, keep),
 		app.WithPlugin(fairshare.Name, fairshare.Factory(b.cp.Foresight)))
 	if err != nil {
 		cancel()

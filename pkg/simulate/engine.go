@@ -315,24 +315,37 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 
 	// admit creates workload i's next pod at step t, rightsized as the
 	// webhook would admit it, and schedules it.
+	// admitted returns workload i's next pod at step t as the webhook
+	// admits it, and whether the webhook rightsized it.
+	admitted := func(i, t int) (*v1.Pod, bool, error) {
+		pod := PodObject(&tr.Pods[i], instances[i])
+		if !p.Rightsizing {
+			return pod, false, nil
+		}
+		opts := rightsize.DefaultOptions(now())
+		if p.Resize {
+			opts = resize.admission(now())
+		}
+		d := rightsize.Decide(pod, &spec.TenantPolicy.Spec, ag.Status(i, t), opts)
+		if !d.Changed {
+			return pod, false, nil
+		}
+		if err := rightsize.Apply(pod, d); err != nil {
+			return nil, false, fmt.Errorf("rightsizing pod %s: %w", pod.Name, err)
+		}
+		return pod, true, nil
+	}
 	admit := func(i, t int) (*simPod, error) {
 		pt := &tr.Pods[i]
-		pod := PodObject(pt, instances[i])
+		pod, rightsized, err := admitted(i, t)
+		if err != nil {
+			return nil, err
+		}
 		instances[i]++
 		out.OriginalCPU += pt.CPURequest
 		out.OriginalMemory += pt.MemoryRequest
-		if p.Rightsizing {
-			opts := rightsize.DefaultOptions(now())
-			if p.Resize {
-				opts = resize.admission(now())
-			}
-			d := rightsize.Decide(pod, &spec.TenantPolicy.Spec, ag.Status(i, t), opts)
-			if d.Changed {
-				if err := rightsize.Apply(pod, d); err != nil {
-					return nil, fmt.Errorf("rightsizing pod %s: %w", pod.Name, err)
-				}
-				out.Rightsized++
-			}
+		if rightsized {
+			out.Rightsized++
 		}
 		req := podRequests(pod)
 		out.RequestedCPU += req[0]
@@ -350,6 +363,46 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		decisions = append(decisions, float64(time.Since(w).Microseconds())/1000)
 		apply(placements, t)
 		return sp, nil
+	}
+
+	// tryDrain runs the pods a drain would evict, re-created as the
+	// webhook admits them now (with their profiles published first, as
+	// the restart below does), through the scheduler as if their node
+	// were cordoned, before anything is evicted: a drain goes ahead only
+	// when every pod would find room through the scheduler's own filters,
+	// partition room included.
+	dryRun, _ := b.(DryRunner)
+	tryDrain := func(c *consolidation, t int) (bool, error) {
+		idx := make([]int, len(c.moves))
+		for k, m := range c.moves {
+			idx[k] = m.tr
+		}
+		if err := publish(t, idx); err != nil {
+			return false, err
+		}
+		pods := make([]*v1.Pod, len(c.moves))
+		for k, m := range c.moves {
+			pod, _, err := admitted(m.tr, t)
+			if err != nil {
+				return false, err
+			}
+			pods[k] = pod
+		}
+		_, failed, reason, err := dryRun.TryPlace(ctx, pods, nodes[c.node].name)
+		if err != nil {
+			return false, fmt.Errorf("dry run of the drain of node %s: %w", nodes[c.node].name, err)
+		}
+		if failed < 0 {
+			return true, nil
+		}
+		out.DrainsRefused++
+		if out.DrainRefusals == nil {
+			out.DrainRefusals = map[string]int{}
+		}
+		for r := range schedulingReasons(reason) {
+			out.DrainRefusals[r]++
+		}
+		return false, nil
 	}
 
 	for t := start; t < end; t++ {
@@ -439,9 +492,30 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 			case slices.ContainsFunc(live, func(sp *simPod) bool { return sp.node < 0 }):
 				reason = passSkippedPending
 			default:
-				var r consolidate.Reason
-				r, drained = planConsolidation(cfg, consolidateOpts, nodes, live, t)
-				reason = string(r)
+				// Up to dryRunAttempts plans a pass: a plan the dry run
+				// refuses keeps its node for the backoff, so that the
+				// next plan takes another.
+				refused := false
+				for range dryRunAttempts {
+					var r consolidate.Reason
+					r, drained = planConsolidation(cfg, consolidateOpts, nodes, live, t)
+					reason = string(r)
+					if drained == nil && refused {
+						reason = passRefusedDryRun
+					}
+					if drained == nil || dryRun == nil {
+						break
+					}
+					ok, err := tryDrain(drained, t)
+					if err != nil {
+						return nil, err
+					}
+					if ok {
+						break
+					}
+					nodes[drained.node].keepUntil = t + backoffSteps
+					drained, reason, refused = nil, passRefusedDryRun, true
+				}
 			}
 			if out.ConsolidationPasses == nil {
 				out.ConsolidationPasses = map[string]int{}

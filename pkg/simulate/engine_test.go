@@ -102,6 +102,47 @@ func (f *firstFitBackend) CordonNodes(_ context.Context, names []string, unsched
 	return nil
 }
 
+// dryRunFirstFit is a firstFitBackend that dry-runs drains: TryPlace
+// places the pods first-fit, as Schedule would, on the nodes less exclude.
+type dryRunFirstFit struct {
+	*firstFitBackend
+	tries int
+}
+
+func (f *dryRunFirstFit) TryPlace(_ context.Context, pods []*v1.Pod, exclude string) ([]string, int, string, error) {
+	f.tries++
+	used := map[string][2]int64{}
+	for _, p := range f.pods {
+		if n := f.bound[p.Name]; n != "" {
+			r := podRequests(p)
+			u := used[n]
+			used[n] = [2]int64{u[0] + r[0], u[1] + r[1]}
+		}
+	}
+	out := make([]string, len(pods))
+	for i, p := range pods {
+		r := podRequests(p)
+		for _, n := range f.nodes {
+			if n.Name == exclude || n.Spec.Unschedulable || len(n.Spec.Taints) > 0 && len(p.Spec.Tolerations) == 0 {
+				continue
+			}
+			if pin, ok := f.pin[p.Labels["app"]]; ok && pin != n.Name {
+				continue
+			}
+			u := used[n.Name]
+			if u[0]+r[0] <= n.Status.Allocatable.Cpu().MilliValue() && u[1]+r[1] <= n.Status.Allocatable.Memory().Value() {
+				out[i] = n.Name
+				used[n.Name] = [2]int64{u[0] + r[0], u[1] + r[1]}
+				break
+			}
+		}
+		if out[i] == "" {
+			return out, i, f.explain, nil
+		}
+	}
+	return out, -1, "", nil
+}
+
 func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string, error) {
 	used := map[string][2]int64{}
 	for _, p := range f.pods {
@@ -303,6 +344,11 @@ func TestRunConsolidation(t *testing.T) {
 		failures map[string]int
 		// failureNodes: the nodes giving each reason.
 		failureNodes map[string]int
+		// dryRun: the backend dry-runs drains, tries times in all, and
+		// refuses those in refusals.
+		dryRun         bool
+		tries, refused int
+		refusals       map[string]int
 	}{
 		{name: "without consolidation the variable node stays", variableSteps: 47, pods: 2},
 		{name: "consolidation empties it", consolidate: true, variableSteps: 25, consolidations: 1, evicted: 1,
@@ -317,11 +363,25 @@ func TestRunConsolidation(t *testing.T) {
 			explain:      "0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) didn't match Pod's node affinity/selector. preemption: not tried.",
 			failures:     map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1},
 			failureNodes: map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1}},
+		// With a dry run the same drain is refused before anything is
+		// evicted: y never moves, and the node is kept for 6 hours.
+		{name: "a drain the dry run refuses evicts nothing", consolidate: true, pin: map[string]string{"y": "variable-0"}, dryRun: true, tries: 1, refused: 1,
+			variableSteps: 47, pods: 2,
+			passes:   map[string]int{"no-candidate": 2, passRefusedDryRun: 1},
+			explain:  "0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) didn't match Pod's node affinity/selector.",
+			refusals: map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1}},
+		{name: "a drain the dry run accepts goes ahead", consolidate: true, dryRun: true, tries: 1, variableSteps: 25, consolidations: 1, evicted: 1,
+			cordons: []string{"variable-0=true"}, violatedStandard: 1, pods: 3, passes: map[string]int{"no-candidate": 2, "emptied": 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, ctx := ktesting.NewTestContext(t)
 			f := &firstFitBackend{pin: tc.pin, explain: tc.explain}
-			res, err := Run(ctx, f, Config{
+			var b Backend = f
+			dr := &dryRunFirstFit{firstFitBackend: f}
+			if tc.dryRun {
+				b = dr
+			}
+			res, err := Run(ctx, b, Config{
 				Trace: tr, Pools: scenarioPools(),
 				Policies: []Policy{{Name: "requests", Agent: AgentOff, Consolidate: tc.consolidate}},
 			})
@@ -353,6 +413,12 @@ func TestRunConsolidation(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.failureNodes, o.ConsolidationFailureNodes); diff != "" {
 				t.Errorf("nodes giving each reason (-want +got):\n%s", diff)
+			}
+			if dr.tries != tc.tries || o.DrainsRefused != tc.refused {
+				t.Errorf("dry runs %d, refused %d; want %d, %d", dr.tries, o.DrainsRefused, tc.tries, tc.refused)
+			}
+			if diff := cmp.Diff(tc.refusals, o.DrainRefusals); diff != "" {
+				t.Errorf("why dry runs refused drains (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -95,6 +95,13 @@ type Outcome struct {
 	// ConsolidationFailureNodes the nodes that gave each reason, summed
 	// over those pods.
 	ConsolidationPasses, ConsolidationFailures, ConsolidationFailureNodes map[string]int
+	// DrainsRefused counts the drain plans that the dry run through the
+	// scheduler refused before evicting anything (a backend that is a
+	// DryRunner), and DrainRefusals the reasons of the first pod that found
+	// no room in each, as the scheduler's FailedScheduling message gives
+	// them.
+	DrainsRefused int
+	DrainRefusals map[string]int
 	// ForecastFailures counts workloads the agent could not fit a
 	// forecaster for.
 	ForecastFailures int
@@ -259,6 +266,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 			if len(o.ConsolidationPasses) > 0 {
 				resizes = append(resizes, "    consolidation passes: "+countsText(o.ConsolidationPasses))
 			}
+			if o.DrainsRefused > 0 {
+				resizes = append(resizes, fmt.Sprintf("    %d drain plans refused by their dry run through the scheduler, nothing evicted; why the first pod found no room: %s",
+					o.DrainsRefused, countsText(o.DrainRefusals)))
+			}
 			if len(o.ConsolidationFailures) > 0 {
 				reasons := make(map[string]int, len(o.ConsolidationFailures))
 				for r, n := range o.ConsolidationFailures {
@@ -331,7 +342,7 @@ func (r *Result) WriteSummaryCSV(w io.Writer) error {
 	}
 	head = append(head, "pods", "unplaced", "pending_pod_hours", "latency_p50_min", "latency_p95_min", "latency_max_min",
 		"decision_p50_ms", "decision_p95_ms", "requested_cpu", "original_cpu", "requested_memory", "original_memory", "rightsized",
-		"resizes_up", "resizes_down", "migrations", "consolidations", "consolidation_moves", "consolidations_undone", "wall_seconds",
+		"resizes_up", "resizes_down", "migrations", "consolidations", "consolidation_moves", "consolidations_undone", "drains_refused", "wall_seconds",
 		"static_nodes", "static_node_hours", "sum_of_peaks_nodes", "sum_of_peaks_node_hours", "oracle_node_hours")
 	if err := cw.Write(head); err != nil {
 		return err
@@ -355,7 +366,7 @@ func (r *Result) WriteSummaryCSV(w io.Writer) error {
 			resource.NewMilliQuantity(o.RequestedCPU, resource.DecimalSI).String(), resource.NewMilliQuantity(o.OriginalCPU, resource.DecimalSI).String(),
 			strconv.FormatInt(o.RequestedMemory, 10), strconv.FormatInt(o.OriginalMemory, 10), strconv.Itoa(o.Rightsized),
 			strconv.Itoa(o.ResizesUp), strconv.Itoa(o.ResizesDown), strconv.Itoa(o.Migrations),
-			strconv.Itoa(o.Consolidations), strconv.Itoa(o.ConsolidationMoves), strconv.Itoa(o.ConsolidationsUndone), f(o.Wall.Seconds()),
+			strconv.Itoa(o.Consolidations), strconv.Itoa(o.ConsolidationMoves), strconv.Itoa(o.ConsolidationsUndone), strconv.Itoa(o.DrainsRefused), f(o.Wall.Seconds()),
 			strconv.Itoa(b.StaticNodes), f(b.StaticNodeHours), strconv.Itoa(b.SumOfPeaksNodes), f(b.SumOfPeaksNodeHours), f(b.OracleNodeHours))
 		if err := cw.Write(row); err != nil {
 			return err

@@ -235,6 +235,8 @@ type podState struct {
 	// cycle is unique to the scheduling cycle that computed the state:
 	// Score reuses what Filter found only within it.
 	cycle uint64
+	// trial is the dry run the cycle belongs to, nil for a real cycle.
+	trial *Trial
 }
 
 type confidencePrediction struct {
@@ -274,16 +276,21 @@ func (s *podState) predictionAt(confidence float64) demand.Prediction {
 // without a usable profile is predicted from its requests, which a metric
 // counts and, for a stale profile, an event tells.
 func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
-	s, err := pl.podStateFor(pod, true)
+	trial := trialOf(state)
+	s, err := pl.podStateFor(pod, trial == nil)
 	if err != nil {
 		if refused := (refusedError{}); errors.As(err, &refused) {
-			pl.refused.add(pod)
+			if trial == nil {
+				pl.refused.add(pod)
+			}
 			return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "foresight.dev annotations refused: "+refused.Error())
 		}
 		return nil, fwk.AsStatus(err)
 	}
-	pl.refused.remove(pod)
-	s.cycle = pl.cycles.Add(1)
+	if trial == nil {
+		pl.refused.remove(pod)
+	}
+	s.cycle, s.trial = pl.cycles.Add(1), trial
 	state.Write(stateKey, s)
 	var res *fwk.PreFilterResult
 	if s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
@@ -424,7 +431,8 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	entry := pl.cache.entries.get(node.Name)
+	c := pl.cacheFor(s)
+	entry := c.entries.get(node.Name)
 	snap := pl.pools.snapshot()
 	rec, p, err := entry.poolOf(snap, node)
 	if err != nil {
@@ -442,7 +450,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
 			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
-				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", pl.cache.describe(node.Name))
+				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", c.describe(node.Name))
 		}
 		return fwk.NewStatus(fwk.Unschedulable, res.reason)
 	}
@@ -461,7 +469,7 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 		return 0, fwk.AsStatus(err)
 	}
 	if node := nodeInfo.Node(); node != nil && s.cycle != 0 {
-		entry := pl.cache.entries.get(node.Name)
+		entry := pl.cacheFor(s).entries.get(node.Name)
 		if m := &entry.fit; m.cycle == s.cycle && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
 			return m.score, nil
 		}
@@ -510,7 +518,8 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		Node: node.Name, Class: string(s.spec.Class), Source: string(s.source),
 		CostWeight: w.Cost, UtilizationWeight: w.Utilization, RiskWeight: w.Risk, ConfidenceWeight: w.Confidence,
 	}
-	_, p, err := pl.cache.entries.get(node.Name).poolOf(pl.pools.snapshot(), node)
+	c := pl.cacheFor(s)
+	_, p, err := c.entries.get(node.Name).poolOf(pl.pools.snapshot(), node)
 	if err != nil || p == nil {
 		// Off pools: requests are all that is known of the node.
 		alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
@@ -523,7 +532,7 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
 	in := pl.fitInputFor(s, p, nodeInfo)
-	res := pl.cache.fit(&in)
+	res := c.fit(&in)
 	r.Placement = res.placement.Kind.String()
 	if res.partition != nil {
 		r.Partition = res.partition.name
@@ -609,6 +618,9 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
+	if s.trial != nil {
+		return pl.reserveTrial(s, pod, nodeName)
+	}
 	nodeInfo, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(nodeName)
 	if err != nil {
 		return fwk.AsStatus(fmt.Errorf("reading node %s from the snapshot: %w", nodeName, err))
@@ -649,6 +661,10 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 // it) and has the API follow.
 func (pl *Foresight) Unreserve(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeName string) {
 	state.Delete(explainKey)
+	if t := trialOf(state); t != nil {
+		t.cache.remove(pod.UID)
+		return
+	}
 	if name := pl.cache.remove(pod.UID); name != "" {
 		logger := klog.FromContext(ctx)
 		logger.V(4).Info("Unreserved pod from partition", "pod", klog.KObj(pod), "node", nodeName, "partition", name)
@@ -661,6 +677,9 @@ func (pl *Foresight) Unreserve(ctx context.Context, state fwk.CycleState, pod *v
 // pod-deletion event may reach the queue before this plugin's cache has
 // freed the room. It never nominates a node.
 func (pl *Foresight) PostFilter(_ context.Context, state fwk.CycleState, pod *v1.Pod, _ fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
+	if trialOf(state) != nil {
+		return nil, fwk.NewStatus(fwk.Unschedulable)
+	}
 	pl.roomless.add(pod)
 	if s, err := readState(state); err == nil && s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
 		// When PreFilter left these nodes out, kube-scheduler's message
