@@ -111,14 +111,7 @@ type dryRunFirstFit struct {
 
 func (f *dryRunFirstFit) TryPlace(_ context.Context, pods []*v1.Pod, exclude string) ([]string, int, string, error) {
 	f.tries++
-	used := map[string][2]int64{}
-	for _, p := range f.pods {
-		if n := f.bound[p.Name]; n != "" {
-			r := podRequests(p)
-			u := used[n]
-			used[n] = [2]int64{u[0] + r[0], u[1] + r[1]}
-		}
-	}
+	used := f.used()
 	out := make([]string, len(pods))
 	for i, p := range pods {
 		r := podRequests(p)
@@ -143,7 +136,8 @@ func (f *dryRunFirstFit) TryPlace(_ context.Context, pods []*v1.Pod, exclude str
 	return out, -1, "", nil
 }
 
-func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string, error) {
+// used sums the requests of the bound pods per node.
+func (f *firstFitBackend) used() map[string][2]int64 {
 	used := map[string][2]int64{}
 	for _, p := range f.pods {
 		if n := f.bound[p.Name]; n != "" {
@@ -152,6 +146,11 @@ func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string
 			used[n] = [2]int64{u[0] + r[0], u[1] + r[1]}
 		}
 	}
+	return used
+}
+
+func (f *firstFitBackend) Schedule(context.Context, []string) (map[string]string, error) {
+	used := f.used()
 	for _, p := range f.pods {
 		if f.bound[p.Name] != "" {
 			continue
