@@ -99,7 +99,7 @@ const (
 
 // dryRunAttempts is how many drain plans a consolidation pass tries
 // through the dry run before it gives up until the next pass.
-const dryRunAttempts = 3
+const dryRunAttempts = 8
 
 // planConsolidation builds consolidate.Decide's view of the cluster at
 // step t (every ready node with the requests of its bound pods, and, where

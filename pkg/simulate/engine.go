@@ -493,8 +493,11 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 				reason = passSkippedPending
 			default:
 				// Up to dryRunAttempts plans a pass: a plan the dry run
-				// refuses keeps its node for the backoff, so that the
-				// next plan takes another.
+				// refuses keeps its node for the rest of the pass, so that
+				// the next plan takes another. Nothing was disrupted, so
+				// there is no backoff: the next pass may try it again, as
+				// the cluster autoscaler re-checks a node its scale-down
+				// simulation found unremovable.
 				refused := false
 				for range dryRunAttempts {
 					var r consolidate.Reason
@@ -513,7 +516,7 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 					if ok {
 						break
 					}
-					nodes[drained.node].keepUntil = t + backoffSteps
+					nodes[drained.node].keepUntil = max(nodes[drained.node].keepUntil, t+1)
 					drained, reason, refused = nil, passRefusedDryRun, true
 				}
 			}

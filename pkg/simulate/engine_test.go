@@ -363,12 +363,13 @@ func TestRunConsolidation(t *testing.T) {
 			failures:     map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1},
 			failureNodes: map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1}},
 		// With a dry run the same drain is refused before anything is
-		// evicted: y never moves, and the node is kept for 6 hours.
-		{name: "a drain the dry run refuses evicts nothing", consolidate: true, pin: map[string]string{"y": "variable-0"}, dryRun: true, tries: 1, refused: 1,
+		// evicted: y never moves. Nothing was disrupted, so the next pass
+		// tries the node again (and is refused again).
+		{name: "a drain the dry run refuses evicts nothing", consolidate: true, pin: map[string]string{"y": "variable-0"}, dryRun: true, tries: 2, refused: 2,
 			variableSteps: 47, pods: 2,
-			passes:   map[string]int{"no-candidate": 2, passRefusedDryRun: 1},
+			passes:   map[string]int{"no-candidate": 1, passRefusedDryRun: 2},
 			explain:  "0/2 nodes are available: 1 node(s) were unschedulable, 1 node(s) didn't match Pod's node affinity/selector.",
-			refusals: map[string]int{"node(s) were unschedulable": 1, "node(s) didn't match Pod's node affinity/selector": 1}},
+			refusals: map[string]int{"node(s) were unschedulable": 2, "node(s) didn't match Pod's node affinity/selector": 2}},
 		{name: "a drain the dry run accepts goes ahead", consolidate: true, dryRun: true, tries: 1, variableSteps: 25, consolidations: 1, evicted: 1,
 			cordons: []string{"variable-0=true"}, violatedStandard: 1, pods: 3, passes: map[string]int{"no-candidate": 2, "emptied": 1}},
 	} {
