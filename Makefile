@@ -103,7 +103,8 @@ bench-forecast: ## Back-test every forecasting model and baseline on ../shared/t
 bench-replay: ## Replay Bitbrains Rnd (100 VMs, learn July, replay August–September) under every policy (docs/benchmarks/replay.md).
 	@test -d ../shared/traces/bitbrains-rnd || { echo "bench-replay needs ../shared/traces (the project's shared traces)"; exit 1; }
 	@mkdir -p _output/replay
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kubectl-foresight simulate --trace-dir ../shared/traces/bitbrains-rnd --learn-days 31 --out _output/replay | tee _output/replay/table.txt
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/kubectl-foresight simulate --trace-dir ../shared/traces/bitbrains-rnd --learn-days 31 \
+		--policies default,most-allocated,load-aware,foresight-no-seasonality,foresight,foresight-resize --out _output/replay | tee _output/replay/table.txt
 
 .PHONY: demo
 demo: ## Run Foresight end to end on an embedded control plane (no cluster needed), then replay a built-in trace under every policy (DEMO_FLAGS=--skip-replay skips it).

@@ -130,10 +130,11 @@ const (
 var PolicyNames = []string{PolicyDefault, PolicyMostAllocated, PolicyLoadAware, PolicyForesightNoSeasons, PolicyForesight, PolicyForesightResize}
 
 // DefaultPolicyNames are the policies compared unless others are asked
-// for: all but foresight-resize, the controller's loop, which saves 2% of
-// foresight's node-hours on Bitbrains for ten times its replay time (its
-// hourly resizes each wait for the scheduler's cache;
-// docs/benchmarks/replay.md).
+// for: all but foresight-resize, the controller's loop, which takes a
+// replay of Bitbrains from about a minute a policy to half an hour on one
+// core (its hourly resizes each wait for the scheduler's cache, and every
+// drain is dry-run; docs/benchmarks/replay.md). make bench-replay runs
+// every policy.
 var DefaultPolicyNames = PolicyNames[:5]
 
 // Policies returns the named policies (DefaultPolicyNames when none).

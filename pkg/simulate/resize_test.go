@@ -166,7 +166,7 @@ func TestRunGrowthDeferOnce(t *testing.T) {
 		t.Run(string(tc.growth), func(t *testing.T) {
 			_, ctx := ktesting.NewTestContext(t)
 			res, err := Run(ctx, &firstFitBackend{}, Config{
-				Trace: tr, Start: start, Pools: scenarioPools(), Resize: ResizeOptions{Growth: tc.growth},
+				Trace: tr, Start: start, Pools: scenarioPools(), Resize: ResizeOptions{Growth: tc.growth, Target: TargetOwn}, // the stand-in has no partitions
 				Policies: []Policy{{Name: "resize", Agent: AgentStatistics, Rightsizing: true, Resize: true}},
 			})
 			if err != nil {
