@@ -73,3 +73,48 @@ func BenchmarkFilterScore(b *testing.B) {
 	})
 	var _ fwk.NodeInfo = ni
 }
+
+// BenchmarkFilterManyNodes measures Filter as kube-scheduler calls it in
+// a large cluster: one call per node, round the 5,000 nodes of the
+// scheduler benchmark, each holding partitions, so that the node's
+// objects and the plugin's entry for it are out of the CPU's caches as
+// they are in the scheduler (BenchmarkFilterScore, on one node, keeps
+// them all cached).
+func BenchmarkFilterManyNodes(b *testing.B) {
+	pl := newTestPlugin(&testing.T{}, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
+	_, ctx := ktesting.NewTestContext(b)
+	const nodes = 5000
+	infos := make([]*framework.NodeInfo, nodes)
+	classes := []string{"standard", "batch", "best-effort"}
+	for n := range infos {
+		node := st.MakeNode().Name(fmt.Sprintf("node-%d", n)).Label("pool", "fixed").Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "32", v1.ResourceMemory: "128Gi", v1.ResourcePods: "110"}).Obj()
+		ni := framework.NewNodeInfo()
+		ni.SetNode(node)
+		for i := range 3 {
+			reserveOn(b, ctx, pl, ni, webPod(fmt.Sprintf("w%d-%d", n, i)).Annotation(annotations.SLAClass, classes[i%3]).Obj())
+		}
+		infos[n] = ni
+	}
+	pod := webPod("new").Obj()
+	state := framework.NewCycleState()
+	if _, s := pl.PreFilter(ctx, state, pod, nil); !s.IsSuccess() {
+		b.Fatal(s.AsError())
+	}
+	// Other work between two calls on one node, as the scheduler's other
+	// plugins and goroutines do: a walk over 64 MiB.
+	junk := make([]byte, 64<<20)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if s := pl.Filter(ctx, state, pod, infos[i%nodes]); !s.IsSuccess() {
+			b.Fatal(s.AsError())
+		}
+		if i%nodes == nodes-1 {
+			b.StopTimer()
+			for k := 0; k < len(junk); k += 64 {
+				junk[k]++
+			}
+			b.StartTimer()
+		}
+	}
+}
