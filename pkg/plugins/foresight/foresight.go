@@ -243,20 +243,28 @@ type confidencePrediction struct {
 	confidence float64
 	prediction demand.Prediction
 	member     memberDemand
+	// z is the standard normal quantile of the confidence, for the risk
+	// of a partition (exceedProbability), computed once per cycle.
+	z float64
 }
 
 // Clone returns the state itself: it is never modified after PreFilter.
 func (s *podState) Clone() fwk.StateData { return s }
 
-// demandAt returns the pod's demand at a confidence, predicted in
-// PreFilter; the highest one predicted when that confidence was not.
-func (s *podState) demandAt(confidence float64) memberDemand {
+// at returns the pod's prediction at a confidence, made in PreFilter;
+// the highest one made when that confidence was not.
+func (s *podState) at(confidence float64) *confidencePrediction {
 	for i := range s.predictions {
 		if s.predictions[i].confidence == confidence {
-			return s.predictions[i].member
+			return &s.predictions[i]
 		}
 	}
-	return s.predictions[len(s.predictions)-1].member
+	return &s.predictions[len(s.predictions)-1]
+}
+
+// demandAt returns the pod's demand at a confidence (see at).
+func (s *podState) demandAt(confidence float64) memberDemand {
+	return s.at(confidence).member
 }
 
 // predictionAt is demandAt's prediction's upper demand, for explanations.
@@ -324,6 +332,7 @@ func (pl *Foresight) podStateFor(pod *v1.Pod, events bool) (*podState, error) {
 	if err != nil {
 		return nil, refusedError{err}
 	}
+	spec.Class = internClass(spec.Class)
 	class, _ := annotations.Properties(spec.Class)
 	s := &podState{spec: spec, class: class}
 	s.requested = demand.PodRequests(pod)
@@ -351,7 +360,7 @@ func (pl *Foresight) podStateFor(pod *v1.Pod, events bool) (*podState, error) {
 	for _, c := range confidences {
 		in.Confidence = c
 		pred := demand.Predict(pod, in)
-		s.predictions = append(s.predictions, confidencePrediction{confidence: c, prediction: pred, member: newMemberDemand(pred, class.Overcommit)})
+		s.predictions = append(s.predictions, confidencePrediction{confidence: c, prediction: pred, member: newMemberDemand(pred, class.Overcommit), z: normalQuantile(c)})
 	}
 	s.source = s.predictionAt(class.Confidence).Source
 	if events {
@@ -406,8 +415,9 @@ const (
 func (pl *Foresight) fitInputFor(s *podState, p *pool, nodeInfo fwk.NodeInfo) fitInput {
 	conf := p.confidenceFor(s.class.Confidence)
 	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
+	cp := s.at(conf)
 	return fitInput{
-		node: nodeInfo.Node().Name, pool: p.name, class: s.spec.Class, confidence: conf, member: s.demandAt(conf),
+		node: nodeInfo.Node().Name, pool: p.name, class: s.spec.Class, confidence: conf, member: cp.member, z: cp.z,
 		allocatable:  demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()},
 		requested:    demand.Vector{req.GetMilliCPU(), req.GetMemory()},
 		podRequested: s.requested, podOriginal: s.original,

@@ -150,9 +150,8 @@ func (a *aggregate) joint(m *memberDemand) demand.Vector {
 // exceedProbability estimates the probability that the members' joint
 // demand (m included when not nil) exceeds size in CPU or memory at the
 // busiest hour of the day, taking spreads as normal with r_i at the
-// quantile of the confidence.
-func (a *aggregate) exceedProbability(size demand.Vector, m *memberDemand, confidence float64) float64 {
-	z := normalQuantile(confidence)
+// quantile of the confidence, z (normalQuantile of the confidence).
+func (a *aggregate) exceedProbability(size demand.Vector, m *memberDemand, z float64) float64 {
 	worst := 0.0
 	for r := range 2 {
 		if size[r] <= 0 {
@@ -167,7 +166,7 @@ func (a *aggregate) exceedProbability(size demand.Vector, m *memberDemand, confi
 		case sigma <= 0:
 			p = 1
 		default:
-			p = 1 - normalCDF(margin/sigma)
+			p = normalSurvival(margin / sigma)
 		}
 		worst = max(worst, p)
 	}
@@ -186,7 +185,8 @@ func riskScore(pExceed, confidence float64) int64 {
 	return int64(math.Round(min(1, max(0, f)) * maxScore))
 }
 
-func normalCDF(x float64) float64 { return 0.5 * math.Erfc(-x/math.Sqrt2) }
+// normalSurvival is 1 − Φ(x), the standard normal's upper tail.
+func normalSurvival(x float64) float64 { return 0.5 * math.Erfc(x/math.Sqrt2) }
 
 // normalQuantile returns the standard normal quantile of p, at least a
 // small positive number so that it can divide.

@@ -67,20 +67,20 @@ func TestExceedProbabilityAndRisk(t *testing.T) {
 	var a aggregate
 	conf := 0.99
 	// Sized exactly at the upper, the chance of exceeding is 1 − confidence.
-	if p := a.exceedProbability(demand.Vector{1000, 0}, &m, conf); math.Abs(p-0.01) > 1e-6 {
+	if p := a.exceedProbability(demand.Vector{1000, 0}, &m, normalQuantile(conf)); math.Abs(p-0.01) > 1e-6 {
 		t.Errorf("at the upper: p = %g, want 0.01", p)
 	}
-	if s := riskScore(a.exceedProbability(demand.Vector{1000, 0}, &m, conf), conf); s != 0 {
+	if s := riskScore(a.exceedProbability(demand.Vector{1000, 0}, &m, normalQuantile(conf)), conf); s != 0 {
 		t.Errorf("risk score at the bound = %d, want 0", s)
 	}
-	if s := riskScore(a.exceedProbability(demand.Vector{2000, 0}, &m, conf), conf); s != maxScore {
+	if s := riskScore(a.exceedProbability(demand.Vector{2000, 0}, &m, normalQuantile(conf)), conf); s != maxScore {
 		t.Errorf("risk score with ample room = %d, want %d", s, maxScore)
 	}
-	mid := riskScore(a.exceedProbability(demand.Vector{1100, 0}, &m, conf), conf)
+	mid := riskScore(a.exceedProbability(demand.Vector{1100, 0}, &m, normalQuantile(conf)), conf)
 	if mid <= 0 || mid >= maxScore {
 		t.Errorf("risk score with some room = %d, want strictly between 0 and %d", mid, maxScore)
 	}
-	if p := a.exceedProbability(demand.Vector{300, 0}, &memberDemand{Upper: demand.Vector{400, 0}, Expected: demand.Vector{400, 0}}, conf); p != 1 {
+	if p := a.exceedProbability(demand.Vector{300, 0}, &memberDemand{Upper: demand.Vector{400, 0}, Expected: demand.Vector{400, 0}}, normalQuantile(conf)); p != 1 {
 		t.Errorf("certain demand above the size: p = %g, want 1", p)
 	}
 }

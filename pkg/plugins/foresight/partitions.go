@@ -87,7 +87,10 @@ type partSnap struct {
 	pool               string
 	confidence         float64
 	floor, size, joint demand.Vector
-	agg                aggregate
+	// agg is an immutable copy of the partition's aggregate, behind a
+	// pointer so that the partitions of a node lie close together: Filter
+	// reads it only for partitions of the pod's class.
+	agg *aggregate
 	// p is the live partition, touched only under the cache's lock.
 	p    *partition
 	name string
@@ -101,8 +104,10 @@ func (c *partitionCache) publishLocked(node string) {
 		return
 	}
 	v := nodeView{parts: make([]partSnap, len(np.partitions)), requested: np.requested, original: np.original}
+	aggs := make([]aggregate, len(np.partitions))
 	for i, p := range np.partitions {
-		v.parts[i] = partSnap{p: p, name: p.name, class: p.class, pool: p.pool, confidence: p.confidence, size: p.size, joint: p.joint, floor: p.floorSize, agg: p.agg}
+		aggs[i] = p.agg
+		v.parts[i] = partSnap{p: p, name: p.name, class: p.class, pool: p.pool, confidence: p.confidence, size: p.size, joint: p.joint, floor: p.floorSize, agg: &aggs[i]}
 	}
 	c.entries.get(node).setView(v)
 }
@@ -130,7 +135,9 @@ type fitInput struct {
 	node, pool string
 	class      foresightv1alpha1.SLAClass
 	confidence float64
-	member     memberDemand
+	// z is the standard normal quantile of confidence.
+	z      float64
+	member memberDemand
 	// allocatable and requested are the node's, from the scheduler's
 	// snapshot (requested includes pods outside any partition).
 	allocatable, requested demand.Vector
@@ -183,9 +190,12 @@ func fitOn(v *nodeView, in *fitInput) fitResult {
 		res.reason = ReasonOvercommitLimit
 		return res
 	}
-	var views [8]partitionView
+	// Few nodes hold more than two partitions of one class, pool and
+	// confidence; more go to the heap. (Go zeroes these arrays on every
+	// call: eight views cost a kilobyte.)
+	var views [2]partitionView
 	mine := views[:0]
-	var chosen [8]*partSnap
+	var chosen [2]*partSnap
 	refs := chosen[:0]
 	var others demand.Vector
 	if v != nil {
@@ -204,12 +214,16 @@ func fitOn(v *nodeView, in *fitInput) fitResult {
 	if pl.Kind == placeNone {
 		return res
 	}
+	z := in.z
+	if z == 0 { // an input built without the pod's state
+		z = normalQuantile(in.confidence)
+	}
 	if pl.Partition >= 0 {
 		res.partition = refs[pl.Partition]
-		res.pExceed = res.partition.agg.exceedProbability(pl.Size, &in.member, in.confidence)
+		res.pExceed = res.partition.agg.exceedProbability(pl.Size, &in.member, z)
 	} else {
 		var empty aggregate
-		res.pExceed = empty.exceedProbability(pl.Size, &in.member, in.confidence)
+		res.pExceed = empty.exceedProbability(pl.Size, &in.member, z)
 	}
 	return res
 }
@@ -563,7 +577,7 @@ func (c *partitionCache) load(obj *foresightv1alpha1.Partition, pol poolPolicy) 
 		return false
 	}
 	p := &partition{
-		name: obj.Name, node: obj.Spec.NodeName, pool: obj.Spec.PoolName, class: obj.Spec.SLAClass,
+		name: obj.Name, node: obj.Spec.NodeName, pool: obj.Spec.PoolName, class: internClass(obj.Spec.SLAClass),
 		confidence: conf, size: demand.FromResourceVector(obj.Spec.Size), pol: pol, members: map[types.UID]*member{},
 	}
 	c.addPartitionLocked(p)
@@ -662,4 +676,17 @@ func (c *partitionCache) describe(node string) string {
 	}
 	fmt.Fprintf(&b, "requested %s original %s", np.requested, np.original)
 	return b.String()
+}
+
+// internClass returns the package constant equal to a known class, so
+// that comparing the class of a pod with those of a node's partitions,
+// which Filter does for every partition of every node, compares pointers
+// instead of reading each partition's copy of the bytes.
+func internClass(c foresightv1alpha1.SLAClass) foresightv1alpha1.SLAClass {
+	for _, k := range [...]foresightv1alpha1.SLAClass{foresightv1alpha1.SLAClassCritical, foresightv1alpha1.SLAClassStandard, foresightv1alpha1.SLAClassBatch, foresightv1alpha1.SLAClassBestEffort} {
+		if c == k {
+			return k
+		}
+	}
+	return c
 }
