@@ -80,6 +80,11 @@ func (b *ControlPlaneBackend) TryPlace(ctx context.Context, pods []*v1.Pod, excl
 	return out, -1, "", nil
 }
 
+// leftOutByPreFilter is kube-scheduler's reason for the nodes that
+// PreFilter's node set left out (Foresight's, the only one that makes
+// one in the simulator's profiles).
+const leftOutByPreFilter = "node(s) didn't satisfy plugin(s) [" + foresight.Name + "]"
+
 // tryOne runs one scheduling cycle for pod without its binding: the
 // chosen node, or "" and why no node was.
 func tryOne(ctx context.Context, fw framework.Framework, trial *foresight.Trial, all []fwk.NodeInfo, pod *v1.Pod, exclude string) (string, string, error) {
@@ -103,7 +108,7 @@ func tryOne(ctx context.Context, fw framework.Framework, trial *foresight.Trial,
 			continue
 		}
 		if pre != nil && !pre.AllNodes() && !pre.NodeNames.Has(name) {
-			refused["node(s) didn't satisfy plugin(s) ["+foresight.Name+"]"]++
+			refused[leftOutByPreFilter]++
 			continue
 		}
 		s := fw.RunFilterPlugins(ctx, state, pod, ni)

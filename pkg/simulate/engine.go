@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -313,8 +314,6 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		return b.PublishProfiles(ctx, wps)
 	}
 
-	// admit creates workload i's next pod at step t, rightsized as the
-	// webhook would admit it, and schedules it.
 	// admitted returns workload i's next pod at step t as the webhook
 	// admits it, and whether the webhook rightsized it.
 	admitted := func(i, t int) (*v1.Pod, bool, error) {
@@ -335,6 +334,8 @@ func runPolicy(ctx context.Context, b Backend, cfg *Config, s *series, p Policy,
 		}
 		return pod, true, nil
 	}
+	// admit creates workload i's next pod at step t, rightsized as the
+	// webhook would admit it, and schedules it.
 	admit := func(i, t int) (*simPod, error) {
 		pt := &tr.Pods[i]
 		pod, rightsized, err := admitted(i, t)
@@ -953,12 +954,7 @@ func decideResizes(ctx context.Context, b Backend, o ResizeOptions, spec RunSpec
 			}
 			out.ResizesUnpartitioned++
 		}
-		names := make([]string, 0, len(groups))
-		for name := range groups {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(groups)) {
 			g := groups[name]
 			members := make([]rightsize.ResizeMember, len(g))
 			for k, sp := range g {

@@ -628,24 +628,33 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
+	var nodes fwk.NodeInfoLister
 	if s.trial != nil {
-		return pl.reserveTrial(s, pod, nodeName)
+		nodes = s.trial.nodes
+	} else {
+		nodes = pl.handle.SnapshotSharedLister().NodeInfos()
 	}
-	nodeInfo, err := pl.handle.SnapshotSharedLister().NodeInfos().Get(nodeName)
+	nodeInfo, err := nodes.Get(nodeName)
 	if err != nil {
 		return fwk.AsStatus(fmt.Errorf("reading node %s from the snapshot: %w", nodeName, err))
+	}
+	if s.trial != nil {
+		// A dry run: the Trial's partitions change, nothing else.
+		if _, _, _, err := pl.reserveIn(s.trial.cache, s, pod, nodeInfo); err != nil {
+			return fwk.NewStatus(fwk.Unschedulable, err.Error())
+		}
+		return nil
 	}
 	r, err := pl.explain(s, nodeInfo)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	if _, p, err := pl.cache.entries.get(nodeName).poolOf(pl.pools.snapshot(), nodeInfo.Node()); err == nil && p != nil {
-		in := pl.fitInputFor(s, p, nodeInfo)
+	name, squeezed, in, err := pl.reserveIn(pl.cache, s, pod, nodeInfo)
+	if err != nil {
+		return fwk.NewStatus(fwk.Unschedulable, err.Error())
+	}
+	if name != "" {
 		r.Demand = in.member.Upper.String()
-		name, squeezed, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
-		if err != nil {
-			return fwk.NewStatus(fwk.Unschedulable, err.Error())
-		}
 		// The Partition objects follow through the writer's queue, not a
 		// PreBind: when any PreBind plugin has work, kube-scheduler first
 		// patches the pod's status with its nominated node — a write of the
@@ -665,6 +674,20 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 	}
 	state.Write(explainKey, &r)
 	return nil
+}
+
+// reserveIn puts the pod into its partition on the node in cache c,
+// deciding again under the cache's lock. It returns the partition's name
+// ("" for a node in no pool), the partitions squeezed to make room, and
+// what the decision was made on.
+func (pl *Foresight) reserveIn(c *partitionCache, s *podState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (string, []string, fitInput, error) {
+	_, p, err := c.entries.get(nodeInfo.Node().Name).poolOf(pl.pools.snapshot(), nodeInfo.Node())
+	if err != nil || p == nil {
+		return "", nil, fitInput{}, nil //nolint:nilerr // a node in no pool, or several, holds the pod outside partitions
+	}
+	in := pl.fitInputFor(s, p, nodeInfo)
+	name, squeezed, err := c.reserve(pod.UID, pod.Namespace, pod.Name, &in)
+	return name, squeezed, in, err
 }
 
 // Unreserve takes the pod out of its partition (shrinking or dropping

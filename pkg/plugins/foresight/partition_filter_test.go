@@ -72,9 +72,7 @@ func placeAll(t *testing.T, pl *Foresight, pool string, pods []*v1.Pod) (placed 
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, _ := pl.pools.snapshot().poolOf(node.Labels)
-		in := pl.fitInputFor(ps, p, ni)
-		if _, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in); err != nil {
+		if _, _, _, err := pl.reserveIn(pl.cache, ps, pod, ni); err != nil {
 			t.Fatalf("reserve %s: %v", pod.Name, err)
 		}
 		ni.AddPod(pod) // what kube-scheduler's assume does

@@ -135,7 +135,7 @@ type fitInput struct {
 	node, pool string
 	class      foresightv1alpha1.SLAClass
 	confidence float64
-	// z is the standard normal quantile of confidence.
+	// z is the standard normal quantile of confidence (normalQuantile).
 	z      float64
 	member memberDemand
 	// allocatable and requested are the node's, from the scheduler's
@@ -190,12 +190,13 @@ func fitOn(v *nodeView, in *fitInput) fitResult {
 		res.reason = ReasonOvercommitLimit
 		return res
 	}
-	// Few nodes hold more than two partitions of one class, pool and
-	// confidence; more go to the heap. (Go zeroes these arrays on every
-	// call: eight views cost a kilobyte.)
-	var views [2]partitionView
+	// A node holds more than one partition of a class, pool and
+	// confidence only where the pool caps partitions' size; beyond four,
+	// Filter would allocate. (Go zeroes these arrays on every call: eight
+	// views were a kilobyte.)
+	var views [4]partitionView
 	mine := views[:0]
-	var chosen [2]*partSnap
+	var chosen [4]*partSnap
 	refs := chosen[:0]
 	var others demand.Vector
 	if v != nil {
@@ -214,16 +215,12 @@ func fitOn(v *nodeView, in *fitInput) fitResult {
 	if pl.Kind == placeNone {
 		return res
 	}
-	z := in.z
-	if z == 0 { // an input built without the pod's state
-		z = normalQuantile(in.confidence)
-	}
 	if pl.Partition >= 0 {
 		res.partition = refs[pl.Partition]
-		res.pExceed = res.partition.agg.exceedProbability(pl.Size, &in.member, z)
+		res.pExceed = res.partition.agg.exceedProbability(pl.Size, &in.member, in.z)
 	} else {
 		var empty aggregate
-		res.pExceed = empty.exceedProbability(pl.Size, &in.member, z)
+		res.pExceed = empty.exceedProbability(pl.Size, &in.member, in.z)
 	}
 	return res
 }

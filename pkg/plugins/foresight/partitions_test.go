@@ -19,7 +19,7 @@ func certain(cpu, mem int64) memberDemand {
 
 func cacheInput(node string, class foresightv1alpha1.SLAClass, m memberDemand, pol poolPolicy) *fitInput {
 	return &fitInput{
-		node: node, pool: "fixed", class: class, confidence: 0.99, member: m,
+		node: node, pool: "fixed", class: class, confidence: 0.99, z: normalQuantile(0.99), member: m,
 		allocatable: demand.Vector{4000, 16 << 30}, requested: demand.Vector{},
 		podRequested: m.Upper, podOriginal: m.Upper, pol: pol, maxRatioPercent: 100,
 	}

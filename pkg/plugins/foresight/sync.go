@@ -542,7 +542,8 @@ func (pl *Foresight) adoptBoundPods(logger klog.Logger, pods corelisters.PodList
 			continue // refused annotations: the pod is accounted as outside partitions
 		}
 		conf := p.confidenceFor(s.class.Confidence)
-		in := fitInput{node: node.Name, pool: p.name, class: s.spec.Class, confidence: conf, member: s.demandAt(conf),
+		cp := s.at(conf)
+		in := fitInput{node: node.Name, pool: p.name, class: s.spec.Class, confidence: conf, member: cp.member, z: cp.z,
 			podRequested: s.requested, podOriginal: s.original, pol: p.pol, maxRatioPercent: p.maxRatioPercent}
 		if name := pl.cache.adopt(pod.UID, pod.Namespace, pod.Name, &in); name != "" {
 			logger.Info("Adopted a bound pod that no partition listed", "pod", klog.KObj(pod), "node", node.Name, "partition", name)

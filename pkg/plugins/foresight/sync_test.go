@@ -157,9 +157,7 @@ func reserveOn(tb testing.TB, ctx context.Context, pl *Foresight, ni *framework.
 		tb.Fatal(s.AsError())
 	}
 	ps, _ := readState(state)
-	p, _ := pl.pools.snapshot().poolOf(ni.Node().Labels)
-	in := pl.fitInputFor(ps, p, ni)
-	name, _, err := pl.cache.reserve(pod.UID, pod.Namespace, pod.Name, &in)
+	name, _, _, err := pl.reserveIn(pl.cache, ps, pod, ni)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package foresight
 
 import (
-	"fmt"
-
-	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	fwk "k8s.io/kube-scheduler/framework"
 )
@@ -54,23 +51,6 @@ func (pl *Foresight) cacheFor(s *podState) *partitionCache {
 		return s.trial.cache
 	}
 	return pl.cache
-}
-
-// reserveTrial is Reserve in a dry run: the pod goes into the Trial's
-// partitions, nothing else changes.
-func (pl *Foresight) reserveTrial(s *podState, pod *v1.Pod, nodeName string) *fwk.Status {
-	nodeInfo, err := s.trial.nodes.Get(nodeName)
-	if err != nil {
-		return fwk.AsStatus(fmt.Errorf("reading node %s from the trial's snapshot: %w", nodeName, err))
-	}
-	c := s.trial.cache
-	if _, p, err := c.entries.get(nodeName).poolOf(pl.pools.snapshot(), nodeInfo.Node()); err == nil && p != nil {
-		in := pl.fitInputFor(s, p, nodeInfo)
-		if _, _, err := c.reserve(pod.UID, pod.Namespace, pod.Name, &in); err != nil {
-			return fwk.NewStatus(fwk.Unschedulable, err.Error())
-		}
-	}
-	return nil
 }
 
 // fork returns a deep copy of the cache's partitions, with views of its
