@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
+	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,6 +149,7 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	factory.WaitForCacheSync(informerCtx.Done())
 
 	gcBefore := readGCMetrics()
+	stopProfile := startBenchCPUProfile(b, config)
 	b.ResetTimer()
 	start := time.Now()
 	classes := []string{"critical", "standard", "batch", "best-effort"}
@@ -165,6 +169,7 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	stopProfile()
 	if err != nil {
 		b.Fatalf("Waiting for %d pods to be bound: %v", pods, err)
 	}
@@ -178,6 +183,44 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	logSchedulerCounters(b)
 	sched.Stop()
 	return float64(pods) / elapsed.Seconds(), latencies
+}
+
+// startBenchCPUProfile writes a CPU profile of the whole process while the
+// pods are created and bound, when FORESIGHT_BENCH_CPUPROFILE names a
+// directory: one file per profile, so that the two can be compared with
+// `go tool pprof -diff_base`. Node creation and start-up stay out of it.
+// A heap profile taken when the last pod is bound goes beside it.
+func startBenchCPUProfile(b *testing.B, config string) (stop func()) {
+	dir := os.Getenv("FORESIGHT_BENCH_CPUPROFILE")
+	if dir == "" {
+		return func() {}
+	}
+	name := "default"
+	if config == "foresight-scheduler.yaml" {
+		name = "foresight"
+	}
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+		h, err := os.Create(filepath.Join(dir, name+".heap.pprof"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer h.Close() //nolint:errcheck // closing after a failed write
+		runtime.GC()
+		if err := pprof.Lookup("heap").WriteTo(h, 0); err != nil {
+			b.Error(err)
+		}
+	}
 }
 
 // gcMetrics are the process's CPU and GC figures from runtime/metrics:
