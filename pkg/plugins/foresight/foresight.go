@@ -411,14 +411,18 @@ const (
 )
 
 // fitInputFor builds what the partition cache needs to place the pod on a
-// node of a pool.
-func (pl *Foresight) fitInputFor(s *podState, p *pool, nodeInfo fwk.NodeInfo) fitInput {
+// node of a pool, from the node's record as poolOf returned it (its pool
+// and allocatable). It leaves out the node's name, which fitOn does not
+// need: reading it would cost Filter a cache line of the node object.
+// Whatever goes to the cache by name (fit, reserve) sets it.
+func (pl *Foresight) fitInputFor(s *podState, rec *nodeRecord, nodeInfo fwk.NodeInfo) fitInput {
+	p := rec.pool
 	conf := p.confidenceFor(s.class.Confidence)
-	alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetRequested()
+	req := nodeInfo.GetRequested()
 	cp := s.at(conf)
 	return fitInput{
-		node: nodeInfo.Node().Name, pool: p.name, class: s.spec.Class, confidence: conf, member: cp.member, z: cp.z,
-		allocatable:  demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()},
+		pool: p.name, class: s.spec.Class, confidence: conf, member: cp.member, z: cp.z,
+		allocatable:  rec.allocatable,
 		requested:    demand.Vector{req.GetMilliCPU(), req.GetMemory()},
 		podRequested: s.requested, podOriginal: s.original,
 		pol: p.pol, maxRatioPercent: p.maxRatioPercent,
@@ -442,7 +446,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
 	c := pl.cacheFor(s)
-	entry := c.entries.get(node.Name)
+	entry := c.entries.forNode(node)
 	snap := pl.pools.snapshot()
 	rec, p, err := entry.poolOf(snap, node)
 	if err != nil {
@@ -455,7 +459,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if p.tier == foresightv1alpha1.PoolTierDedicated && s.spec.Class != foresightv1alpha1.SLAClassCritical {
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
-	in := pl.fitInputFor(s, p, nodeInfo)
+	in := pl.fitInputFor(s, rec, nodeInfo)
 	res := fitOn(&rec.view, &in)
 	if res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
@@ -465,8 +469,8 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		return fwk.NewStatus(fwk.Unschedulable, res.reason)
 	}
 	var t scoreTerms
-	t.pooled(pl.args.ScoreWeights, s, p, nodeInfo, &res)
-	entry.fit = fitMemo{cycle: s.cycle, rec: rec, snap: snap, score: t.Score}
+	t.pooled(pl.args.ScoreWeights, s, p, &in, nodeInfo, &res)
+	entry.fit = fitMemo{cycle: s.cycle, node: node, rec: rec, snap: snap, score: t.Score}
 	return nil
 }
 
@@ -479,8 +483,13 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 		return 0, fwk.AsStatus(err)
 	}
 	if node := nodeInfo.Node(); node != nil && s.cycle != 0 {
-		entry := pl.cacheFor(s).entries.get(node.Name)
-		if m := &entry.fit; m.cycle == s.cycle && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
+		// The entry Filter used, without reading its record: the memo's
+		// node object tells that it is this node's.
+		entry := pl.cacheFor(s).entries.cached(node)
+		if entry == nil {
+			entry = pl.cacheFor(s).entries.forNode(node)
+		}
+		if m := &entry.fit; m.cycle == s.cycle && m.node == node && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
 			return m.score, nil
 		}
 	}
@@ -503,9 +512,8 @@ type scoreTerms struct {
 // placement is res: the cost of the capacity, the utilisation after the
 // placement, the risk that the chosen partition overflows, and how the
 // trust in the prediction suits the node's overcommitment.
-func (t *scoreTerms) pooled(w config.ScoreWeights, s *podState, p *pool, nodeInfo fwk.NodeInfo, res *fitResult) {
-	alloc := nodeInfo.GetAllocatable()
-	allocatable := demand.Vector{alloc.GetMilliCPU(), alloc.GetMemory()}
+func (t *scoreTerms) pooled(w config.ScoreWeights, s *podState, p *pool, in *fitInput, nodeInfo fwk.NodeInfo, res *fitResult) {
+	allocatable := in.allocatable
 	t.Cost = costScore(nodeCost{Tier: p.tier, Busy: len(nodeInfo.GetPods()) > 0}, s.spec.Class == foresightv1alpha1.SLAClassCritical)
 	// Utilisation: the node's partitions and the requests of pods outside
 	// them, after the placement, against its allocatable.
@@ -529,7 +537,7 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		CostWeight: w.Cost, UtilizationWeight: w.Utilization, RiskWeight: w.Risk, ConfidenceWeight: w.Confidence,
 	}
 	c := pl.cacheFor(s)
-	_, p, err := c.entries.get(node.Name).poolOf(pl.pools.snapshot(), node)
+	rec, p, err := c.entries.get(node.Name).poolOf(pl.pools.snapshot(), node)
 	if err != nil || p == nil {
 		// Off pools: requests are all that is known of the node.
 		alloc, req := nodeInfo.GetAllocatable(), nodeInfo.GetNonZeroRequested()
@@ -541,14 +549,15 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		return r, nil
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
-	in := pl.fitInputFor(s, p, nodeInfo)
+	in := pl.fitInputFor(s, rec, nodeInfo)
+	in.node = node.Name
 	res := c.fit(&in)
 	r.Placement = res.placement.Kind.String()
 	if res.partition != nil {
 		r.Partition = res.partition.name
 	}
 	var t scoreTerms
-	t.pooled(w, s, p, nodeInfo, &res)
+	t.pooled(w, s, p, &in, nodeInfo, &res)
 	r.Cost, r.Utilization, r.Risk, r.Confidence, r.Score = t.Cost, t.Utilization, t.Risk, t.Confidence, t.Score
 	return r, nil
 }
@@ -645,6 +654,8 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 		}
 		return nil
 	}
+	// Partition writes yield to the bindings while pods are being placed.
+	pl.writer.placing()
 	r, err := pl.explain(s, nodeInfo)
 	if err != nil {
 		return fwk.AsStatus(err)
@@ -681,11 +692,12 @@ func (pl *Foresight) Reserve(ctx context.Context, state fwk.CycleState, pod *v1.
 // ("" for a node in no pool), the partitions squeezed to make room, and
 // what the decision was made on.
 func (pl *Foresight) reserveIn(c *partitionCache, s *podState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (string, []string, fitInput, error) {
-	_, p, err := c.entries.get(nodeInfo.Node().Name).poolOf(pl.pools.snapshot(), nodeInfo.Node())
+	rec, p, err := c.entries.get(nodeInfo.Node().Name).poolOf(pl.pools.snapshot(), nodeInfo.Node())
 	if err != nil || p == nil {
 		return "", nil, fitInput{}, nil //nolint:nilerr // a node in no pool, or several, holds the pod outside partitions
 	}
-	in := pl.fitInputFor(s, p, nodeInfo)
+	in := pl.fitInputFor(s, rec, nodeInfo)
+	in.node = nodeInfo.Node().Name
 	name, squeezed, err := c.reserve(pod.UID, pod.Namespace, pod.Name, &in)
 	return name, squeezed, in, err
 }

@@ -1,10 +1,14 @@
 package foresight
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 // nodeEntry is what the hot path keeps per node: one immutable record of
@@ -25,19 +29,25 @@ type nodeEntry struct {
 // pool is never used).
 type nodeRecord struct {
 	view nodeView
-	// hasPool is set once snap, node, pool and err are known.
+	// hasPool is set once snap, node, pool, err and allocatable are known.
 	hasPool bool
 	snap    *poolSnapshot
 	node    *v1.Node
 	pool    *pool
 	err     error
+	// allocatable is the node object's, as kube-scheduler's NodeInfo
+	// counts it (a field of the record: NodeInfo's lies a cold cache line
+	// away).
+	allocatable demand.Vector
 }
 
 // fitMemo is the score Filter computed for one pod on one node.
 type fitMemo struct {
-	// cycle identifies the pod's scheduling cycle (podState.cycle), rec
-	// and snap the partitions and pools the score was computed on.
+	// cycle identifies the pod's scheduling cycle (podState.cycle), node
+	// the node object, rec and snap the partitions and pools the score was
+	// computed on.
 	cycle uint64
+	node  *v1.Node
 	rec   *nodeRecord
 	snap  *poolSnapshot
 	score int64
@@ -73,6 +83,48 @@ func (e *nodeEntry) setView(v nodeView) {
 	e.update(func(r *nodeRecord) { r.view = v })
 }
 
+// inlineParts is how many partitions of a node a recordBlock holds.
+const inlineParts = 4
+
+// recordBlock is a record allocated together with its partitions'
+// snapshots and aggregates, so that Filter's reads of a node (record,
+// partitions, the aggregate of the pod's class) lie on neighbouring cache
+// lines of one page rather than on three objects anywhere in the heap.
+type recordBlock struct {
+	rec   nodeRecord
+	parts [inlineParts]partSnap
+	aggs  [inlineParts]aggregate
+}
+
+// newRecordBlock returns a block whose record's view has room for n
+// partitions (inline for up to inlineParts), and the aggregates to point
+// them at.
+func newRecordBlock(n int) (*recordBlock, []aggregate) {
+	b := &recordBlock{}
+	if n <= inlineParts {
+		b.rec.view.parts = b.parts[:n:n]
+		return b, b.aggs[:n:n]
+	}
+	b.rec.view.parts = make([]partSnap, n)
+	return b, make([]aggregate, n)
+}
+
+// publish replaces the node's partitions with the view of block b,
+// keeping what the current record knows of the node's pool.
+func (e *nodeEntry) publish(b *recordBlock) {
+	for {
+		old := e.rec.Load()
+		if old != nil {
+			v := b.rec.view
+			b.rec = *old
+			b.rec.view = v
+		}
+		if e.rec.CompareAndSwap(old, &b.rec) {
+			return
+		}
+	}
+}
+
 // view returns the node's partitions.
 func (e *nodeEntry) view() *nodeView {
 	return &e.load().view
@@ -86,23 +138,119 @@ func (e *nodeEntry) poolOf(snap *poolSnapshot, node *v1.Node) (*nodeRecord, *poo
 		return r, r.pool, r.err
 	}
 	p, err := snap.poolOf(node.Labels)
+	alloc := demand.Vector{node.Status.Allocatable.Cpu().MilliValue(), node.Status.Allocatable.Memory().Value()}
 	r = e.update(func(r *nodeRecord) {
-		r.hasPool, r.snap, r.node, r.pool, r.err = true, snap, node, p, err
+		r.hasPool, r.snap, r.node, r.pool, r.err, r.allocatable = true, snap, node, p, err, alloc
 	})
 	return r, p, err
 }
 
 // nodeEntries maps node names to entries. The map is copied on write and
 // read without locks; it changes only when a node is first seen, and then
-// takes every node known at once. (A map keyed by kube-scheduler's NodeInfo
-// objects, which hash without reading the name, was measured no faster:
-// the cost is the cache misses on the map and the entry, not the hash.)
+// takes every node known at once.
+//
+// Filter and Score find a node's entry through forNode, a table keyed by
+// the address of the node's object, which costs no read of the name and
+// one cache line; the name map is the fallback. (Hashing
+// the name read a cold line of the node's object on every call, and the
+// map's group another: together more than a third of Filter's time in
+// the scheduler benchmark.)
 type nodeEntries struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string]*nodeEntry]
+	// byNode is that table, sized with the map.
+	byNode atomic.Pointer[nodeTable]
 	// known lists the names of every node (the node informer's), so that
 	// a miss adds all new nodes in one copy; nil adds only the one missed.
 	known func() []string
+	// free are entries allocated and not yet handed out, under mu.
+	free []nodeEntry
+}
+
+// nodeTable is a cache from node objects to entries, four ways per set:
+// each set of four slots fills one cache line. A slot holds the entry
+// last looked up for a node object; it is a hit when the entry's record
+// was made for that very object (nodeRecord.node, set by poolOf), so a
+// node's update (a new object), a set that overflows, or a slot read
+// while another goroutine rewrites it only cost a lookup by name.
+type nodeTable struct {
+	shift uint
+	sets  [][4]tableSlot
+}
+
+// tableSlot's key is the node object's address, which does not keep
+// the object alive: a hit is only trusted once checked against a live
+// pointer (the entry's record's node, or Score's memo's).
+type tableSlot struct {
+	node  atomic.Uintptr
+	entry atomic.Pointer[nodeEntry]
+}
+
+func addressOf(node *v1.Node) uintptr { return uintptr(unsafe.Pointer(node)) }
+
+func newNodeTable(n int) *nodeTable {
+	// Sets for about a third as many nodes as slots, rounded up to a
+	// power of two: a set rarely holds more than four.
+	b := max(bits.Len(uint(3*n/4)), 4)
+	return &nodeTable{shift: uint(64 - b), sets: make([][4]tableSlot, 1<<b)}
+}
+
+func (t *nodeTable) set(node *v1.Node) (*[4]tableSlot, uint64) {
+	// Fibonacci hashing of the address: objects are aligned, so the low
+	// bits alone would crowd a few sets.
+	h := uint64(addressOf(node)) * 0x9e3779b97f4a7c15
+	return &t.sets[h>>t.shift], h
+}
+
+// cached returns the entry the table holds for a node object, nil if
+// none; unchecked: the caller checks that it was made for node.
+func (e *nodeEntries) cached(node *v1.Node) *nodeEntry {
+	t := e.byNode.Load()
+	if t == nil {
+		return nil
+	}
+	set, _ := t.set(node)
+	for i := range set {
+		if set[i].node.Load() == addressOf(node) {
+			return set[i].entry.Load()
+		}
+	}
+	return nil
+}
+
+// forNode returns the entry of a node object, as get(node.Name) does.
+func (e *nodeEntries) forNode(node *v1.Node) *nodeEntry {
+	t := e.byNode.Load()
+	if t == nil {
+		return e.get(node.Name)
+	}
+	set, h := t.set(node)
+	victim := -1
+	for i := range set {
+		k := set[i].node.Load()
+		if k == addressOf(node) {
+			if x := set[i].entry.Load(); x != nil {
+				if r := x.rec.Load(); r != nil && r.node == node {
+					return x
+				}
+			}
+			victim = i
+			break
+		}
+		if k == 0 && victim < 0 {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		// A full set: replace a slot picked by other bits of the hash
+		// (the low ones are zero: addresses are aligned).
+		victim = int(h>>32) & 3
+	}
+	x := e.get(node.Name)
+	set[victim].node.Store(0)
+	set[victim].entry.Store(x)
+	set[victim].node.Store(addressOf(node))
+	return x
 }
 
 func (e *nodeEntries) get(name string) *nodeEntry {
@@ -130,9 +278,18 @@ func (e *nodeEntries) get(name string) *nodeEntry {
 	}
 	for _, n := range append(names, name) {
 		if _, ok := next[n]; !ok {
-			next[n] = &nodeEntry{}
+			if len(e.free) == 0 {
+				// Entries are allocated side by side, many at a time:
+				// Filter's reads of them then stay within few pages.
+				e.free = make([]nodeEntry, max(len(names)+1-len(old), 64))
+			}
+			next[n] = &e.free[0]
+			e.free = e.free[1:]
 		}
 	}
 	e.m.Store(&next)
+	if t := e.byNode.Load(); t == nil || 4*len(t.sets) < 2*len(next) {
+		e.byNode.Store(newNodeTable(len(next)))
+	}
 	return next[name]
 }

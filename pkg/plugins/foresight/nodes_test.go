@@ -1,10 +1,15 @@
 package foresight
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
+
+	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 // TestNodeEntryUpdatesNotLost: a pool refresh (Filter, no lock) and a
@@ -24,4 +29,49 @@ func TestNodeEntryUpdatesNotLost(t *testing.T) {
 			t.Fatalf("try %d: record lost an update: %d parts, pool known %v", i, len(r.view.parts), r.hasPool)
 		}
 	}
+}
+
+// TestNodeEntriesForNode: the table keyed by node objects returns the
+// entry the name map does, before and after the node's record knows the
+// object, after the node is updated (a new object of the same name), and
+// when many nodes share a table smaller than they are.
+func TestNodeEntriesForNode(t *testing.T) {
+	var e nodeEntries
+	snap := &poolSnapshot{}
+	nodes := make([]*v1.Node, 300)
+	for i := range nodes {
+		nodes[i] = st.MakeNode().Name(fmt.Sprintf("n%d", i)).Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "4", v1.ResourceMemory: "8Gi"}).Obj()
+	}
+	// A table of 64 slots for 300 nodes: most slots are shared.
+	e.get(nodes[0].Name)
+	e.byNode.Store(newNodeTable(1))
+	check := func(round string) {
+		t.Helper()
+		for _, n := range nodes {
+			got := e.forNode(n)
+			if want := e.get(n.Name); got != want {
+				t.Fatalf("%s: forNode(%s) is another node's entry", round, n.Name)
+			}
+			rec, _, _ := got.poolOf(snap, n)
+			if rec.node != n {
+				t.Fatalf("%s: record of %s made for another object", round, n.Name)
+			}
+			if want := (demand.Vector{n.Status.Allocatable.Cpu().MilliValue(), 8 << 30}); rec.allocatable != want {
+				t.Fatalf("%s: allocatable of %s is %v, want %v", round, n.Name, rec.allocatable, want)
+			}
+		}
+	}
+	check("first")
+	check("again")
+	updated := nodes[7].DeepCopy()
+	updated.Status.Allocatable[v1.ResourceCPU] = resource.MustParse("2")
+	old := nodes[7]
+	nodes[7] = updated
+	if e.forNode(updated) != e.forNode(old) {
+		t.Fatal("an updated node object has another entry")
+	}
+	if rec, _, _ := e.forNode(updated).poolOf(snap, updated); rec.allocatable[demand.CPU] != 2000 {
+		t.Fatalf("allocatable of the updated node is %v, want 2 CPUs", rec.allocatable)
+	}
+	check("after the update")
 }

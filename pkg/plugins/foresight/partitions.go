@@ -103,13 +103,14 @@ func (c *partitionCache) publishLocked(node string) {
 		c.entries.get(node).setView(nodeView{})
 		return
 	}
-	v := nodeView{parts: make([]partSnap, len(np.partitions)), requested: np.requested, original: np.original}
-	aggs := make([]aggregate, len(np.partitions))
+	b, aggs := newRecordBlock(len(np.partitions))
+	v := &b.rec.view
+	v.requested, v.original = np.requested, np.original
 	for i, p := range np.partitions {
 		aggs[i] = p.agg
 		v.parts[i] = partSnap{p: p, name: p.name, class: p.class, pool: p.pool, confidence: p.confidence, size: p.size, joint: p.joint, floor: p.floorSize, agg: &aggs[i]}
 	}
-	c.entries.get(node).setView(v)
+	c.entries.get(node).publish(b)
 }
 
 func (c *partitionCache) view(node string) *nodeView {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -55,14 +56,29 @@ type partitionWriter struct {
 	// written is the size of the last write of each partition, to tell
 	// our own updates from someone else's.
 	written sync.Map // name → demand.Vector
-	// limiter paces the writes (ForesightArgs.PartitionWriteQPS).
-	limiter flowcontrol.RateLimiter
+	// limiter paces the writes (ForesightArgs.PartitionWriteQPS), and
+	// busyLimiter, at a quarter of that, also while pods are being placed
+	// (busyUntil, Unix nanoseconds, moved on by placing).
+	limiter, busyLimiter flowcontrol.RateLimiter
+	busyUntil            atomic.Int64
 }
+
+// busyWindow is how long after a placement the scheduler counts as busy.
+const busyWindow = time.Second
+
+// busyShare is the part of partitionWriteQPS Partition writes get while
+// pods are being placed: each write costs the API server (and, in a
+// control plane that shares its machine, the scheduler) several
+// milliseconds of CPU, which a burst of pods needs for the bindings.
+// Partition objects are for the controller and for people; scheduling
+// reads its cache.
+const busyShare = 4
 
 func newPartitionWriter(c *partitionCache, client foresighttyped.PartitionInterface, objects listers.PartitionLister, nodes corelisters.NodeLister, qps int32) *partitionWriter {
 	return &partitionWriter{
 		cache: c, client: client, objects: objects, nodes: nodes,
-		limiter: flowcontrol.NewTokenBucketRateLimiter(float32(qps), 2*int(qps)),
+		limiter:     flowcontrol.NewTokenBucketRateLimiter(float32(qps), 2*int(qps)),
+		busyLimiter: flowcontrol.NewTokenBucketRateLimiter(float32(max(qps/busyShare, 1)), int(max(qps/busyShare, 1))),
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "foresight_partitions"}),
 		statuses: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
@@ -81,6 +97,36 @@ const statusDelay = 5 * time.Second
 // (each write carries the whole member list, so writing per pod costs the
 // API server quadratic work as partitions grow).
 const writeDelay = 500 * time.Millisecond
+
+// placing tells the writer that a pod was just placed: for busyWindow,
+// writes are paced by busyLimiter too.
+func (w *partitionWriter) placing() {
+	w.busyUntil.Store(time.Now().Add(busyWindow).UnixNano())
+}
+
+func (w *partitionWriter) busy() bool {
+	return time.Now().UnixNano() < w.busyUntil.Load()
+}
+
+// wait takes a turn for a write: of busyLimiter while pods are being
+// placed, and of limiter always.
+func (w *partitionWriter) wait(ctx context.Context) error {
+	if w.busy() {
+		if err := w.busyLimiter.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return w.limiter.Wait(ctx)
+}
+
+// tryTurn takes a turn for a write only if one is free now, as wait
+// would take it.
+func (w *partitionWriter) tryTurn() bool {
+	if w.busy() && !w.busyLimiter.TryAccept() {
+		return false
+	}
+	return w.limiter.TryAccept()
+}
 
 // enqueue schedules a partition to be written within writeDelay; changes
 // made meanwhile share the write.
@@ -158,7 +204,7 @@ func (w *partitionWriter) syncStatus(ctx context.Context, name string) error {
 		if equality.Semantic.DeepEqual(&cur.Status, want) {
 			return nil
 		}
-		if !w.limiter.TryAccept() {
+		if !w.tryTurn() {
 			// Spec writes (waiting for their turn) go first: the status
 			// is for people and the controller. Tried again later; a
 			// status waiting out a burst is written once after it.
@@ -195,7 +241,7 @@ func (w *partitionWriter) sync(ctx context.Context, name string) error {
 	}
 	// Waiting before reading the cache: changes made while the write
 	// waits its turn go out with it.
-	if err := w.limiter.Wait(ctx); err != nil {
+	if err := w.wait(ctx); err != nil {
 		return err
 	}
 	first := true

@@ -148,6 +148,69 @@ func TestPartitionWriterStatus(t *testing.T) {
 	}
 }
 
+// TestPartitionWriterYieldsWhilePlacing checks that while pods are being
+// placed, every write also takes a turn of the slower busy limiter, and a
+// status write that finds no turn free waits instead of writing; once the
+// scheduler is idle, only the main limiter paces.
+func TestPartitionWriterYieldsWhilePlacing(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
+	ni := testNode()
+	client := fake.NewSimpleClientset()
+	objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
+	nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
+	w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
+	defer w.statuses.ShutDown()
+	defer w.queue.ShutDown()
+	main, busy := &countingLimiter{RateLimiter: w.limiter}, &countingLimiter{RateLimiter: w.busyLimiter}
+	w.limiter, w.busyLimiter = main, busy
+
+	w.placing()
+	name := reserveOn(t, ctx, pl, ni, webPod("w0").Obj())
+	if err := w.sync(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if main.waits != 1 || busy.waits != 1 {
+		t.Fatalf("a write while placing took %d turns of the limiter and %d of the busy one, want one each", main.waits, busy.waits)
+	}
+	// No busy turn free: the status waits for a later try.
+	w.busyLimiter = flowcontrol.NewFakeNeverRateLimiter()
+	client.ClearActions()
+	if err := w.syncStatus(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	updates := func() int {
+		n := 0
+		for _, a := range client.Actions() {
+			if a.GetVerb() == "update" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := updates(); n != 0 {
+		t.Fatalf("a status write with no busy turn free made %d updates, want none", n)
+	}
+	// Idle: the busy limiter is not asked.
+	w.busyUntil.Store(0)
+	if err := w.syncStatus(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if n := updates(); n != 1 {
+		t.Fatalf("an idle status write made %d updates, want 1: %v", n, client.Actions())
+	}
+	w.busyLimiter = busy
+	if second := reserveOn(t, ctx, pl, ni, webPod("w1").Obj()); second != name {
+		t.Fatalf("second pod went to %s, want %s", second, name)
+	}
+	if err := w.sync(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if main.waits != 2 || busy.waits != 1 {
+		t.Fatalf("an idle write: %d turns of the limiter and %d of the busy one, want 2 and still 1", main.waits, busy.waits)
+	}
+}
+
 // reserveOn puts pod into ni's partitions as Reserve would, without
 // running Filter on the node, and returns its partition's name.
 func reserveOn(tb testing.TB, ctx context.Context, pl *Foresight, ni *framework.NodeInfo, pod *v1.Pod) string {

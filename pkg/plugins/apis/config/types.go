@@ -24,7 +24,8 @@ type ForesightArgs struct {
 	// ScoreWeights weigh the terms of the cost-benefit score.
 	ScoreWeights ScoreWeights
 	// PartitionWriteQPS bounds the scheduler's writes of Partition objects
-	// per second, with bursts of twice as many.
+	// per second, with bursts of twice as many; a quarter of it while pods
+	// are being placed.
 	PartitionWriteQPS int32
 }
 

@@ -27,6 +27,7 @@ type ForesightArgs struct {
 	// with bursts of twice as many. Scheduling reads its own cache, never
 	// these objects: under a burst of pods they fall behind, and a
 	// partition changed several times while it waits gets one write.
+	// While pods are being placed, writes get a quarter of this rate.
 	// Default 20, like kube-controller-manager's client.
 	PartitionWriteQPS *int32 `json:"partitionWriteQPS,omitempty"`
 }
