@@ -404,6 +404,12 @@ func readState(state fwk.CycleState) (*podState, error) {
 	return s, nil
 }
 
+// requestedOn is what kube-scheduler counts as requested on a node.
+func requestedOn(nodeInfo fwk.NodeInfo) demand.Vector {
+	req := nodeInfo.GetRequested()
+	return demand.Vector{req.GetMilliCPU(), req.GetMemory()}
+}
+
 // Failure reasons of Filter.
 const (
 	ReasonDedicatedPool = "node's ResourcePool is dedicated to critical pods"
@@ -412,18 +418,18 @@ const (
 
 // fitInputFor builds what the partition cache needs to place the pod on a
 // node of a pool, from the node's record as poolOf returned it (its pool
-// and allocatable). It leaves out the node's name, which fitOn does not
+// and allocatable) and what kube-scheduler counts as requested on it
+// (requestedOn). It leaves out the node's name, which fitOn does not
 // need: reading it would cost Filter a cache line of the node object.
 // Whatever goes to the cache by name (fit, reserve) sets it.
-func (pl *Foresight) fitInputFor(s *podState, rec *nodeRecord, nodeInfo fwk.NodeInfo) fitInput {
+func (pl *Foresight) fitInputFor(s *podState, rec *nodeRecord, requested demand.Vector) fitInput {
 	p := rec.pool
 	conf := p.confidenceFor(s.class.Confidence)
-	req := nodeInfo.GetRequested()
 	cp := s.at(conf)
 	return fitInput{
 		pool: p.name, class: s.spec.Class, confidence: conf, member: cp.member, z: cp.z,
 		allocatable:  rec.allocatable,
-		requested:    demand.Vector{req.GetMilliCPU(), req.GetMemory()},
+		requested:    requested,
 		podRequested: s.requested, podOriginal: s.original,
 		pol: p.pol, maxRatioPercent: p.maxRatioPercent,
 	}
@@ -446,9 +452,9 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
 	c := pl.cacheFor(s)
-	entry := c.entries.forNode(node)
+	entry, cur := c.entries.forNode(node)
 	snap := pl.pools.snapshot()
-	rec, p, err := entry.poolOf(snap, node)
+	rec, p, err := entry.poolWith(cur, snap, node)
 	if err != nil {
 		klog.FromContext(ctx).V(5).Info("Node in several pools", "node", klog.KObj(node), "err", err)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict)
@@ -459,7 +465,7 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	if p.tier == foresightv1alpha1.PoolTierDedicated && s.spec.Class != foresightv1alpha1.SLAClassCritical {
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
-	in := pl.fitInputFor(s, rec, nodeInfo)
+	in := pl.fitInputFor(s, rec, entry.requestedOn(nodeInfo))
 	res := fitOn(&rec.view, &in)
 	if res.placement.Kind == placeNone {
 		if logger := klog.FromContext(ctx).V(5); logger.Enabled() {
@@ -487,7 +493,7 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 		// node object tells that it is this node's.
 		entry := pl.cacheFor(s).entries.cached(node)
 		if entry == nil {
-			entry = pl.cacheFor(s).entries.forNode(node)
+			entry, _ = pl.cacheFor(s).entries.forNode(node)
 		}
 		if m := &entry.fit; m.cycle == s.cycle && m.node == node && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
 			return m.score, nil
@@ -549,7 +555,7 @@ func (pl *Foresight) explain(s *podState, nodeInfo fwk.NodeInfo) (placementRecor
 		return r, nil
 	}
 	r.Pool, r.Tier = p.name, string(p.tier)
-	in := pl.fitInputFor(s, rec, nodeInfo)
+	in := pl.fitInputFor(s, rec, requestedOn(nodeInfo))
 	in.node = node.Name
 	res := c.fit(&in)
 	r.Placement = res.placement.Kind.String()
@@ -696,7 +702,7 @@ func (pl *Foresight) reserveIn(c *partitionCache, s *podState, pod *v1.Pod, node
 	if err != nil || p == nil {
 		return "", nil, fitInput{}, nil //nolint:nilerr // a node in no pool, or several, holds the pod outside partitions
 	}
-	in := pl.fitInputFor(s, rec, nodeInfo)
+	in := pl.fitInputFor(s, rec, requestedOn(nodeInfo))
 	in.node = nodeInfo.Node().Name
 	name, squeezed, err := c.reserve(pod.UID, pod.Namespace, pod.Name, &in)
 	return name, squeezed, in, err

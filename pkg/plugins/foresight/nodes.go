@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	v1 "k8s.io/api/core/v1"
+	fwk "k8s.io/kube-scheduler/framework"
 
 	"github.com/foresight-dev/foresight/pkg/demand"
 )
@@ -16,6 +17,15 @@ import (
 // so that Filter and Score read both with one pointer load.
 type nodeEntry struct {
 	rec atomic.Pointer[nodeRecord]
+	// requested is what kube-scheduler's NodeInfo of generation reqGen
+	// counted as requested on the node. kube-scheduler gives every change
+	// of a NodeInfo a new generation from one counter, so an equal
+	// generation means equal requests: Filter reads them from here, where
+	// the entry's cache line already is, rather than from NodeInfo's
+	// Resource, a cache miss of its own. Written by Filter, which runs
+	// once per node and cycle like fit below.
+	reqGen    int64
+	requested demand.Vector
 	// fit is the score Filter computed for the pod of the current
 	// scheduling cycle, for Score to return. kube-scheduler filters a node in one
 	// goroutine and scores only after every Filter has returned, and runs
@@ -133,7 +143,15 @@ func (e *nodeEntry) view() *nodeView {
 // poolOf returns the node's record and pool, matching the snapshot's
 // selectors once per node object.
 func (e *nodeEntry) poolOf(snap *poolSnapshot, node *v1.Node) (*nodeRecord, *pool, error) {
-	r := e.rec.Load()
+	return e.poolWith(e.rec.Load(), snap, node)
+}
+
+// poolWith is poolOf where r is the entry's record as just loaded (nil:
+// not loaded).
+func (e *nodeEntry) poolWith(r *nodeRecord, snap *poolSnapshot, node *v1.Node) (*nodeRecord, *pool, error) {
+	if r == nil {
+		r = e.rec.Load()
+	}
 	if r != nil && r.hasPool && r.snap == snap && r.node == node {
 		return r, r.pool, r.err
 	}
@@ -167,35 +185,40 @@ type nodeEntries struct {
 	free []nodeEntry
 }
 
-// nodeTable is a cache from node objects to entries, four ways per set:
-// each set of four slots fills one cache line. A slot holds the entry
-// last looked up for a node object; it is a hit when the entry's record
-// was made for that very object (nodeRecord.node, set by poolOf), so a
-// node's update (a new object), a set that overflows, or a slot read
-// while another goroutine rewrites it only cost a lookup by name.
+// nodeTable is a cache from node objects to entries, two ways per set:
+// a set of two slots fills one cache line. A slot holds the entry last
+// looked up for a node object and the record it had then, so that the
+// entry and the record are fetched at once rather than one after the
+// other. It is a hit when that record is still the entry's and was made
+// for that very object (nodeRecord.node, set by poolOf); a newer record
+// of the entry is taken and kept in the slot. A node's update (a new
+// object), a set that overflows, or a slot read while another goroutine
+// rewrites it only cost a lookup by name.
 type nodeTable struct {
 	shift uint
-	sets  [][4]tableSlot
+	sets  [][2]tableSlot
 }
 
 // tableSlot's key is the node object's address, which does not keep
 // the object alive: a hit is only trusted once checked against a live
-// pointer (the entry's record's node, or Score's memo's).
+// pointer (the record's node, or Score's memo's).
 type tableSlot struct {
 	node  atomic.Uintptr
 	entry atomic.Pointer[nodeEntry]
+	rec   atomic.Pointer[nodeRecord]
+	_     uintptr // two slots to a cache line
 }
 
 func addressOf(node *v1.Node) uintptr { return uintptr(unsafe.Pointer(node)) }
 
 func newNodeTable(n int) *nodeTable {
-	// Sets for about a third as many nodes as slots, rounded up to a
-	// power of two: a set rarely holds more than four.
-	b := max(bits.Len(uint(3*n/4)), 4)
-	return &nodeTable{shift: uint(64 - b), sets: make([][4]tableSlot, 1<<b)}
+	// As many sets as nodes, rounded up to a power of two: a set rarely
+	// holds more than two.
+	b := max(bits.Len(uint(n)), 4)
+	return &nodeTable{shift: uint(64 - b), sets: make([][2]tableSlot, 1<<b)}
 }
 
-func (t *nodeTable) set(node *v1.Node) (*[4]tableSlot, uint64) {
+func (t *nodeTable) set(node *v1.Node) (*[2]tableSlot, uint64) {
 	// Fibonacci hashing of the address: objects are aligned, so the low
 	// bits alone would crowd a few sets.
 	h := uint64(addressOf(node)) * 0x9e3779b97f4a7c15
@@ -218,20 +241,38 @@ func (e *nodeEntries) cached(node *v1.Node) *nodeEntry {
 	return nil
 }
 
-// forNode returns the entry of a node object, as get(node.Name) does.
-func (e *nodeEntries) forNode(node *v1.Node) *nodeEntry {
+// requestedOn returns what kube-scheduler counts as requested in
+// nodeInfo, from the entry when it has the same generation's.
+func (e *nodeEntry) requestedOn(nodeInfo fwk.NodeInfo) demand.Vector {
+	if gen := nodeInfo.GetGeneration(); gen != e.reqGen || gen == 0 {
+		e.requested, e.reqGen = requestedOn(nodeInfo), gen
+	}
+	return e.requested
+}
+
+// forNode returns the entry of a node object, as get(node.Name) does,
+// and the entry's current record when the table has it (nil otherwise).
+func (e *nodeEntries) forNode(node *v1.Node) (*nodeEntry, *nodeRecord) {
 	t := e.byNode.Load()
 	if t == nil {
-		return e.get(node.Name)
+		return e.get(node.Name), nil
 	}
 	set, h := t.set(node)
 	victim := -1
 	for i := range set {
 		k := set[i].node.Load()
 		if k == addressOf(node) {
-			if x := set[i].entry.Load(); x != nil {
-				if r := x.rec.Load(); r != nil && r.node == node {
-					return x
+			x, r := set[i].entry.Load(), set[i].rec.Load()
+			if x != nil && r != nil {
+				// Independent loads: the entry's line and the record's
+				// are fetched together.
+				cur, made := x.rec.Load(), r.node
+				if cur == r && made == node {
+					return x, r
+				}
+				if cur != nil && cur.node == node {
+					set[i].rec.Store(cur)
+					return x, cur
 				}
 			}
 			victim = i
@@ -244,13 +285,14 @@ func (e *nodeEntries) forNode(node *v1.Node) *nodeEntry {
 	if victim < 0 {
 		// A full set: replace a slot picked by other bits of the hash
 		// (the low ones are zero: addresses are aligned).
-		victim = int(h>>32) & 3
+		victim = int(h>>32) & 1
 	}
 	x := e.get(node.Name)
 	set[victim].node.Store(0)
 	set[victim].entry.Store(x)
+	set[victim].rec.Store(x.rec.Load())
 	set[victim].node.Store(addressOf(node))
-	return x
+	return x, nil
 }
 
 func (e *nodeEntries) get(name string) *nodeEntry {
@@ -288,7 +330,7 @@ func (e *nodeEntries) get(name string) *nodeEntry {
 		}
 	}
 	e.m.Store(&next)
-	if t := e.byNode.Load(); t == nil || 4*len(t.sets) < 2*len(next) {
+	if t := e.byNode.Load(); t == nil || len(t.sets) < len(next) {
 		e.byNode.Store(newNodeTable(len(next)))
 	}
 	return next[name]
