@@ -234,9 +234,11 @@ func startBenchCPUProfile(b *testing.B, config string) (stop func()) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer h.Close() //nolint:errcheck // closing after a failed write
 		runtime.GC()
 		if err := pprof.Lookup("heap").WriteTo(h, 0); err != nil {
+			b.Error(err)
+		}
+		if err := h.Close(); err != nil {
 			b.Error(err)
 		}
 	}
