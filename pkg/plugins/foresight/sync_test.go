@@ -61,10 +61,7 @@ func TestPartitionWriterRequests(t *testing.T) {
 				}
 			}
 			client.ClearActions()
-			// Informers that never start: the writer sees an empty cache.
-			objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
-			nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
-			w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
+			w := newTestWriter(t, pl, client)
 			limiter := &countingLimiter{RateLimiter: w.limiter}
 			w.limiter = limiter
 			if err := w.sync(ctx, name); err != nil {
@@ -113,11 +110,7 @@ func TestPartitionWriterStatus(t *testing.T) {
 	ni := testNode()
 	reserve := func(podName string) string { return reserveOn(t, ctx, pl, ni, webPod(podName).Obj()) }
 	client := fake.NewSimpleClientset()
-	objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
-	nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
-	w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
-	defer w.statuses.ShutDown()
-	defer w.queue.ShutDown()
+	w := newTestWriter(t, pl, client)
 
 	name := reserve("w0")
 	if err := w.sync(ctx, name); err != nil {
@@ -157,11 +150,7 @@ func TestPartitionWriterYieldsWhilePlacing(t *testing.T) {
 	pl := newTestPlugin(t, []*foresightv1alpha1.ResourcePool{partitionPool("fixed", foresightv1alpha1.PoolTierFixed, 150)}, nil, webProfile(0))
 	ni := testNode()
 	client := fake.NewSimpleClientset()
-	objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
-	nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
-	w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
-	defer w.statuses.ShutDown()
-	defer w.queue.ShutDown()
+	w := newTestWriter(t, pl, client)
 	main, busy := &countingLimiter{RateLimiter: w.limiter}, &countingLimiter{RateLimiter: w.busyLimiter}
 	w.limiter, w.busyLimiter = main, busy
 
@@ -209,6 +198,20 @@ func TestPartitionWriterYieldsWhilePlacing(t *testing.T) {
 	if main.waits != 2 || busy.waits != 1 {
 		t.Fatalf("an idle write: %d turns of the limiter and %d of the busy one, want 2 and still 1", main.waits, busy.waits)
 	}
+}
+
+// newTestWriter returns a partition writer of pl's cache that writes
+// through client, with informers that never start (the writer sees an
+// empty cache) and a pace of 100 writes a second.
+func newTestWriter(t *testing.T, pl *Foresight, client *fake.Clientset) *partitionWriter {
+	objects := externalversions.NewSharedInformerFactory(client, 0).Foresight().V1alpha1().Partitions().Lister()
+	nodes := informers.NewSharedInformerFactory(k8sfake.NewClientset(), 0).Core().V1().Nodes().Lister()
+	w := newPartitionWriter(pl.cache, client.ForesightV1alpha1().Partitions(), objects, nodes, 100)
+	t.Cleanup(func() {
+		w.statuses.ShutDown()
+		w.queue.ShutDown()
+	})
+	return w
 }
 
 // reserveOn puts pod into ni's partitions as Reserve would, without
