@@ -77,7 +77,8 @@ func BenchmarkSchedulingThroughput(b *testing.B) {
 		} {
 			b.Run(fmt.Sprintf("round%d/%s/%dnodes-%dpods", round+1, profile.name, nodes, pods), func(b *testing.B) {
 				for range b.N {
-					rate, latencies := runThroughput(b, profile.config, profile.raw, nodes, pods)
+					label := fmt.Sprintf("round%d-%s", round+1, profile.name)
+					rate, latencies := runThroughput(b, label, profile.config, profile.raw, nodes, pods)
 					rates[profile.name] = rate
 					b.ReportMetric(rate, "pods/s")
 					for _, l := range latencies {
@@ -94,11 +95,13 @@ func BenchmarkSchedulingThroughput(b *testing.B) {
 	if len(ratios) > 0 {
 		sorted := slices.Clone(ratios)
 		slices.Sort(sorted)
-		b.Logf("ratio of pods/s, Foresight/default, over %d rounds: median %.3f (all: %.3f)", len(ratios), sorted[len(sorted)/2], ratios)
+		n := len(sorted)
+		median := (sorted[(n-1)/2] + sorted[n/2]) / 2
+		b.Logf("ratio of pods/s, Foresight/default, over %d rounds: median %.3f (all: %.3f)", n, median, ratios)
 	}
 }
 
-func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (float64, []pluginLatency) {
+func runThroughput(b *testing.B, label, config string, raw bool, nodes, pods int) (float64, []pluginLatency) {
 	// kube-scheduler runs at -v=2 in production; the testing logger's
 	// default (5) would measure log formatting, mostly of other lines than
 	// the scheduler's: FORESIGHT_BENCH_V overrides it.
@@ -168,7 +171,7 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 	factory.WaitForCacheSync(informerCtx.Done())
 
 	gcBefore := readGCMetrics()
-	stopProfile := startBenchCPUProfile(b, config)
+	stopProfile := startBenchCPUProfile(b, label)
 	b.ResetTimer()
 	start := time.Now()
 	classes := []string{"critical", "standard", "batch", "best-effort"}
@@ -206,17 +209,14 @@ func runThroughput(b *testing.B, config string, raw bool, nodes, pods int) (floa
 
 // startBenchCPUProfile writes a CPU profile of the whole process while the
 // pods are created and bound, when FORESIGHT_BENCH_CPUPROFILE names a
-// directory: one file per profile, so that the two can be compared with
-// `go tool pprof -diff_base`. Node creation and start-up stay out of it.
-// A heap profile taken when the last pod is bound goes beside it.
-func startBenchCPUProfile(b *testing.B, config string) (stop func()) {
+// directory: one file per round and profile (DIR/round1-default.pprof),
+// so that the two can be compared with `go tool pprof -diff_base`. Node
+// creation and start-up stay out of it. A heap profile taken when the
+// last pod is bound goes beside it (DIR/round1-default.heap.pprof).
+func startBenchCPUProfile(b *testing.B, name string) (stop func()) {
 	dir := os.Getenv("FORESIGHT_BENCH_CPUPROFILE")
 	if dir == "" {
 		return func() {}
-	}
-	name := "default"
-	if config == "foresight-scheduler.yaml" {
-		name = "foresight"
 	}
 	f, err := os.Create(filepath.Join(dir, name+".pprof"))
 	if err != nil {

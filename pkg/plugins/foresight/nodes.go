@@ -75,11 +75,18 @@ func (e *nodeEntry) load() *nodeRecord {
 // current one; concurrent updates (a partition change under the cache's
 // lock, a pool refresh from Filter) are retried, never lost.
 func (e *nodeEntry) update(change func(*nodeRecord)) *nodeRecord {
+	return e.updateInto(&nodeRecord{}, change)
+}
+
+// updateInto is update writing the new record into next, which is not
+// published yet (publish passes a record allocated with its partitions).
+func (e *nodeEntry) updateInto(next *nodeRecord, change func(*nodeRecord)) *nodeRecord {
 	for {
 		old := e.rec.Load()
-		next := &nodeRecord{}
 		if old != nil {
 			*next = *old
+		} else {
+			*next = nodeRecord{}
 		}
 		change(next)
 		if e.rec.CompareAndSwap(old, next) {
@@ -122,17 +129,8 @@ func newRecordBlock(n int) (*recordBlock, []aggregate) {
 // publish replaces the node's partitions with the view of block b,
 // keeping what the current record knows of the node's pool.
 func (e *nodeEntry) publish(b *recordBlock) {
-	for {
-		old := e.rec.Load()
-		if old != nil {
-			v := b.rec.view
-			b.rec = *old
-			b.rec.view = v
-		}
-		if e.rec.CompareAndSwap(old, &b.rec) {
-			return
-		}
-	}
+	v := b.rec.view
+	e.updateInto(&b.rec, func(r *nodeRecord) { r.view = v })
 }
 
 // view returns the node's partitions.
@@ -288,11 +286,29 @@ func (e *nodeEntries) forNode(node *v1.Node) (*nodeEntry, *nodeRecord) {
 		victim = int(h>>32) & 1
 	}
 	x := e.get(node.Name)
+	cur := x.rec.Load()
+	if cur != nil && cur.node != nil && cur.node != node {
+		// The node's object was replaced: its old object's slot would
+		// keep that object and an old record alive until reused.
+		t.forget(cur.node, x)
+	}
 	set[victim].node.Store(0)
 	set[victim].entry.Store(x)
-	set[victim].rec.Store(x.rec.Load())
+	set[victim].rec.Store(cur)
 	set[victim].node.Store(addressOf(node))
 	return x, nil
+}
+
+// forget empties the slot of an old node object of entry x, if any.
+func (t *nodeTable) forget(old *v1.Node, x *nodeEntry) {
+	set, _ := t.set(old)
+	for i := range set {
+		if set[i].node.Load() == addressOf(old) && set[i].entry.Load() == x {
+			set[i].node.Store(0)
+			set[i].entry.Store(nil)
+			set[i].rec.Store(nil)
+		}
+	}
 }
 
 func (e *nodeEntries) get(name string) *nodeEntry {

@@ -73,6 +73,9 @@ func TestNodeEntriesForNode(t *testing.T) {
 	old := nodes[7]
 	nodes[7] = updated
 	x, _ := e.forNode(updated)
+	if e.cached(old) != nil {
+		t.Fatal("the replaced node object keeps its slot (and itself and its record alive)")
+	}
 	if y, _ := e.forNode(old); x != y {
 		t.Fatal("an updated node object has another entry")
 	}

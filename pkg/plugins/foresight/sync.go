@@ -579,7 +579,7 @@ func (pl *Foresight) adoptBoundPods(logger klog.Logger, pods corelisters.PodList
 		if err != nil {
 			continue
 		}
-		_, p, err := pl.cache.entries.get(node.Name).poolOf(snap, node)
+		rec, p, err := pl.cache.entries.get(node.Name).poolOf(snap, node)
 		if err != nil || p == nil {
 			continue
 		}
@@ -587,10 +587,9 @@ func (pl *Foresight) adoptBoundPods(logger klog.Logger, pods corelisters.PodList
 		if err != nil {
 			continue // refused annotations: the pod is accounted as outside partitions
 		}
-		conf := p.confidenceFor(s.class.Confidence)
-		cp := s.at(conf)
-		in := fitInput{node: node.Name, pool: p.name, class: s.spec.Class, confidence: conf, member: cp.member, z: cp.z,
-			podRequested: s.requested, podOriginal: s.original, pol: p.pol, maxRatioPercent: p.maxRatioPercent}
+		// Adopting places no pod: the node's requests do not matter.
+		in := pl.fitInputFor(s, rec, demand.Vector{})
+		in.node = node.Name
 		if name := pl.cache.adopt(pod.UID, pod.Namespace, pod.Name, &in); name != "" {
 			logger.Info("Adopted a bound pod that no partition listed", "pod", klog.KObj(pod), "node", node.Name, "partition", name)
 			pl.writer.enqueue(name)
