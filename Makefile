@@ -87,7 +87,7 @@ bench-agent: ## Node agent cost: CPU share, heap, cgroup read cost, eBPF ns per 
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./pkg/profiler/cgroups/
 
 .PHONY: bench-scheduler
-bench-scheduler: ## Scheduling throughput and per-plugin latency, default vs Foresight profile (5,000 nodes, 10,000 pods; three rounds of both, about 50 min with the Partition catch-up waits).
+bench-scheduler: ## Scheduling throughput and per-plugin latency, default vs Foresight profile (5,000 nodes, 10,000 pods; four rounds of both in alternating order, about 65 min with the Partition catch-up waits).
 	$(GO) test -timeout 120m -run '^$$' -bench SchedulingThroughput -benchtime 1x -v ./test/integration/ | grep -E 'Benchmark|p50=|pods/s|ratio|round [0-9]+:|^ok|FAIL'
 
 .PHONY: bench-forecast
