@@ -60,8 +60,9 @@ func benchSize(name string, def int) int {
 // FORESIGHT_BENCH_PODS (default 10000).
 func BenchmarkSchedulingThroughput(b *testing.B) {
 	nodes, pods := benchSize("FORESIGHT_BENCH_NODES", 5000), benchSize("FORESIGHT_BENCH_PODS", 10000)
-	// Two runs of one profile differ by up to 15% on a shared two-core
-	// machine: the profiles run in pairs, FORESIGHT_BENCH_ROUNDS times
+	// Two runs of one profile differ by up to a third on the two-core VM
+	// (its speed drifts over minutes; docs/benchmarks/scheduler.md, eighth
+	// session): the profiles run in pairs, FORESIGHT_BENCH_ROUNDS times
 	// (default 4), and the median of the pairs' ratios is the result.
 	// The order alternates (default first in odd rounds, Foresight first
 	// in even ones), so that whatever the first run of a pair leaves to
