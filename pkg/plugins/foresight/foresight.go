@@ -86,6 +86,10 @@ type Foresight struct {
 	recorder events.EventRecorder
 	// now is the clock; tests set it.
 	now func() time.Time
+	// shapes numbers pod shapes for Filter's memos, and lastState is the
+	// pod state PreFilter last wrote (memo.go).
+	shapes    shapeIndex
+	lastState atomic.Pointer[stateMemo]
 }
 
 var (
@@ -232,9 +236,11 @@ type podState struct {
 	// predictions at the class's confidence and at the higher targets of
 	// pools, few enough to search.
 	predictions []confidencePrediction
-	// cycle is unique to the scheduling cycle that computed the state:
-	// Score reuses what Filter found only within it.
+	// cycle is unique to the scheduling cycle that computed the state.
 	cycle uint64
+	// shape numbers what Filter reads of the state (shapeKey): pods of
+	// one shape share Filter's memos.
+	shape uint64
 	// trial is the dry run the cycle belongs to, nil for a real cycle.
 	trial *Trial
 }
@@ -300,6 +306,7 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 	}
 	s.cycle, s.trial = pl.cycles.Add(1), trial
 	state.Write(stateKey, s)
+	pl.noteState(state, s)
 	var res *fwk.PreFilterResult
 	if s.spec.Class != foresightv1alpha1.SLAClassCritical && pl.eligible != nil {
 		// Nodes of dedicated pools and nodes in several pools: handed
@@ -363,6 +370,7 @@ func (pl *Foresight) podStateFor(pod *v1.Pod, events bool) (*podState, error) {
 		s.predictions = append(s.predictions, confidencePrediction{confidence: c, prediction: pred, member: newMemberDemand(pred, class.Overcommit), z: normalQuantile(c)})
 	}
 	s.source = s.predictionAt(class.Confidence).Source
+	s.shape = pl.shapes.id(shapeKey(s))
 	if events {
 		predictionsTotal.WithLabelValues(string(s.source), fallback).Inc()
 		if fallback == demand.FallbackStale {
@@ -440,29 +448,45 @@ func (pl *Foresight) fitInputFor(s *podState, rec *nodeRecord, requested demand.
 // a pod only where a partition of its class has or can make room for its
 // predicted demand within the node's budget and the pool's overcommit
 // limit. Nodes in no pool are left to the other filters. On a node that
-// fits, it also computes the node's score, which Score returns: Score
-// then needs no second look at the node's partitions.
+// fits, it also computes the node's score, which Score returns. Both are
+// remembered on the node's entry under the pod's shape and the node's
+// state (memo.go), so that a pod of the same shape finds them there until
+// the node, its partitions or the pools change.
 func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
-	s, err := readState(state)
+	s, err := pl.stateOf(state)
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	node := nodeInfo.Node()
+	c := pl.cacheFor(s)
+	entry, node := c.entries.forInfo(nodeInfo)
 	if node == nil {
 		return fwk.NewStatus(fwk.Error, "node not found")
 	}
-	c := pl.cacheFor(s)
-	entry, cur := c.entries.forNode(node)
 	snap := pl.pools.snapshot()
-	rec, p, err := entry.poolWith(cur, snap, node)
+	gen := nodeInfo.GetGeneration()
+	if gen != 0 {
+		if m, ok := entry.recall(memoKey(s.shape, entry.seq.Load(), snap.seq, gen)); ok {
+			return m.status()
+		}
+	}
+	rec, p, err := entry.poolWith(nil, snap, node)
+	// remember stores the result computed on rec.
+	remember := func(code fwk.Code, reason string, score int64, scored bool) {
+		if m, ok := newMemoResult(code, reason, score, scored); ok && gen != 0 {
+			entry.remember(memoKey(s.shape, rec.seq, snap.seq, gen), s.shape, m)
+		}
+	}
 	if err != nil {
 		klog.FromContext(ctx).V(5).Info("Node in several pools", "node", klog.KObj(node), "err", err)
+		remember(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict, 0, false)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonPoolConflict)
 	}
 	if p == nil {
+		remember(fwk.Success, "", 0, false)
 		return nil
 	}
 	if p.tier == foresightv1alpha1.PoolTierDedicated && s.spec.Class != foresightv1alpha1.SLAClassCritical {
+		remember(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool, 0, false)
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, ReasonDedicatedPool)
 	}
 	in := pl.fitInputFor(s, rec, entry.requestedOn(nodeInfo))
@@ -472,31 +496,30 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 			logger.Info("No room for pod", "pod", klog.KObj(pod), "node", klog.KObj(node), "reason", res.reason,
 				"requested", in.requested.String(), "originalAfter", res.originalAfter.String(), "originalLimit", res.originalLimit.String(), "partitions", c.describe(node.Name))
 		}
+		remember(fwk.Unschedulable, res.reason, 0, false)
 		return fwk.NewStatus(fwk.Unschedulable, res.reason)
 	}
 	var t scoreTerms
 	t.pooled(pl.args.ScoreWeights, s, p, &in, nodeInfo, &res)
-	entry.fit = fitMemo{cycle: s.cycle, node: node, rec: rec, snap: snap, score: t.Score}
+	remember(fwk.Success, "", t.Score, true)
 	return nil
 }
 
 // Score rates a node by the cost-benefit of placing the pod there: the
-// score Filter computed in this cycle on the same partitions and pools,
+// score Filter remembered for the pod's shape on the node as it is now,
 // else computed afresh.
 func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
-	s, err := readState(state)
+	s, err := pl.stateOf(state)
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
-	if node := nodeInfo.Node(); node != nil && s.cycle != 0 {
-		// The entry Filter used, without reading its record: the memo's
-		// node object tells that it is this node's.
-		entry := pl.cacheFor(s).entries.cached(node)
-		if entry == nil {
-			entry, _ = pl.cacheFor(s).entries.forNode(node)
-		}
-		if m := &entry.fit; m.cycle == s.cycle && m.node == node && m.rec == entry.rec.Load() && m.snap == pl.pools.snapshot() {
-			return m.score, nil
+	if entry, node := pl.cacheFor(s).entries.forInfo(nodeInfo); node != nil {
+		if gen := nodeInfo.GetGeneration(); gen != 0 {
+			if m, ok := entry.recall(memoKey(s.shape, entry.seq.Load(), pl.pools.snapshot().seq, gen)); ok {
+				if v, scored := m.score(); scored {
+					return v, nil
+				}
+			}
 		}
 	}
 	r, err := pl.explain(s, nodeInfo)

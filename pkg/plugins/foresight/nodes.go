@@ -8,29 +8,37 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	"github.com/foresight-dev/foresight/pkg/demand"
 )
 
 // nodeEntry is what the hot path keeps per node: one immutable record of
 // the node's partitions and pool, republished at every change of either,
-// so that Filter and Score read both with one pointer load.
+// and Filter's memos. Its first cache line is all that Filter and Score
+// read when a memo answers; entries are allocated side by side, two
+// lines each.
 type nodeEntry struct {
 	rec atomic.Pointer[nodeRecord]
+	// seq is the seq of rec (the highest one published), which memos
+	// name.
+	seq atomic.Uint64
+	// node is the node object the entry was last looked up for: the
+	// table of NodeInfos trusts a slot only when the NodeInfo still holds
+	// it.
+	node atomic.Pointer[v1.Node]
+	// memo holds Filter's last results on the node (memoWord).
+	memo [memoWays]atomic.Uint64
+
 	// requested is what kube-scheduler's NodeInfo of generation reqGen
 	// counted as requested on the node. kube-scheduler gives every change
 	// of a NodeInfo a new generation from one counter, so an equal
-	// generation means equal requests: Filter reads them from here, where
-	// the entry's cache line already is, rather than from NodeInfo's
-	// Resource, a cache miss of its own. Written by Filter, which runs
-	// once per node and cycle like fit below.
+	// generation means equal requests: Filter reads them from here rather
+	// than from NodeInfo's Resource, a cache miss of its own. Written by
+	// Filter, which runs once per node and cycle.
 	reqGen    int64
 	requested demand.Vector
-	// fit is the score Filter computed for the pod of the current
-	// scheduling cycle, for Score to return. kube-scheduler filters a node in one
-	// goroutine and scores only after every Filter has returned, and runs
-	// one cycle at a time, so no lock is needed.
-	fit fitMemo
+	_         [24]byte // two cache lines
 }
 
 // nodeRecord is an immutable record of a node: its partitions, and the
@@ -39,6 +47,8 @@ type nodeEntry struct {
 // pool is never used).
 type nodeRecord struct {
 	view nodeView
+	// seq is unique to the record, from recordSeq.
+	seq uint64
 	// hasPool is set once snap, node, pool, err and allocatable are known.
 	hasPool bool
 	snap    *poolSnapshot
@@ -51,17 +61,8 @@ type nodeRecord struct {
 	allocatable demand.Vector
 }
 
-// fitMemo is the score Filter computed for one pod on one node.
-type fitMemo struct {
-	// cycle identifies the pod's scheduling cycle (podState.cycle), node
-	// the node object, rec and snap the partitions and pools the score was
-	// computed on.
-	cycle uint64
-	node  *v1.Node
-	rec   *nodeRecord
-	snap  *poolSnapshot
-	score int64
-}
+// recordSeq numbers node records.
+var recordSeq atomic.Uint64
 
 // load returns the node's current record, never nil.
 func (e *nodeEntry) load() *nodeRecord {
@@ -88,8 +89,17 @@ func (e *nodeEntry) updateInto(next *nodeRecord, change func(*nodeRecord)) *node
 		} else {
 			*next = nodeRecord{}
 		}
+		// Numbered after old was loaded: records that replace one
+		// another have rising numbers, so seq keeps the highest.
+		next.seq = recordSeq.Add(1)
 		change(next)
 		if e.rec.CompareAndSwap(old, next) {
+			for {
+				cur := e.seq.Load()
+				if cur >= next.seq || e.seq.CompareAndSwap(cur, next.seq) {
+					break
+				}
+			}
 			return next
 		}
 	}
@@ -165,17 +175,16 @@ func (e *nodeEntry) poolWith(r *nodeRecord, snap *poolSnapshot, node *v1.Node) (
 // read without locks; it changes only when a node is first seen, and then
 // takes every node known at once.
 //
-// Filter and Score find a node's entry through forNode, a table keyed by
-// the address of the node's object, which costs no read of the name and
-// one cache line; the name map is the fallback. (Hashing
-// the name read a cold line of the node's object on every call, and the
-// map's group another: together more than a third of Filter's time in
-// the scheduler benchmark.)
+// Filter and Score find a node's entry through forInfo, a table keyed by
+// the address of kube-scheduler's NodeInfo, which costs one cache line
+// fetched alongside the NodeInfo's own; the name map is the fallback.
+// (Hashing the name read a cold line of the node's object on every call,
+// and the map's group another.)
 type nodeEntries struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string]*nodeEntry]
-	// byNode is that table, sized with the map.
-	byNode atomic.Pointer[nodeTable]
+	// byInfo is that table, sized with the map.
+	byInfo atomic.Pointer[infoTable]
 	// known lists the names of every node (the node informer's), so that
 	// a miss adds all new nodes in one copy; nil adds only the one missed.
 	known func() []string
@@ -183,95 +192,68 @@ type nodeEntries struct {
 	free []nodeEntry
 }
 
-// nodeTable is a cache from node objects to entries, two ways per set:
-// a set of two slots fills one cache line. A slot holds the entry last
-// looked up for a node object and the record it had then, so that the
-// entry and the record are fetched at once rather than one after the
-// other. It is a hit when that record is still the entry's and was made
-// for that very object (nodeRecord.node, set by poolOf); a newer record
-// of the entry is taken and kept in the slot. A node's update (a new
-// object), a set that overflows, or a slot read while another goroutine
-// rewrites it only cost a lookup by name.
-type nodeTable struct {
+// infoTable is a cache from NodeInfo objects to entries, four slots to a
+// set and a set to a cache line. kube-scheduler keeps one NodeInfo per
+// node in its snapshot and updates it in place, so a node's address is
+// stable; its address can be computed before the NodeInfo is read, so the
+// set's line and the NodeInfo's are fetched together. A slot is trusted
+// only when its entry was last looked up for the node object the NodeInfo
+// holds (nodeEntry.node): a node's update, a NodeInfo copy (preemption
+// filters copies), a reused address, a full set or a slot read while
+// another goroutine rewrites it only cost a lookup by name.
+type infoTable struct {
 	shift uint
-	sets  [][2]tableSlot
+	sets  [][4]infoSlot
 }
 
-// tableSlot's key is the node object's address, which does not keep
-// the object alive: a hit is only trusted once checked against a live
-// pointer (the record's node, or Score's memo's).
-type tableSlot struct {
-	node  atomic.Uintptr
+// infoSlot's key is the NodeInfo's address, which does not keep it alive.
+type infoSlot struct {
+	info  atomic.Uintptr
 	entry atomic.Pointer[nodeEntry]
-	rec   atomic.Pointer[nodeRecord]
-	_     uintptr // two slots to a cache line
 }
 
-func addressOf(node *v1.Node) uintptr { return uintptr(unsafe.Pointer(node)) }
-
-func newNodeTable(n int) *nodeTable {
-	// As many sets as nodes, rounded up to a power of two: a set rarely
-	// holds more than two.
-	b := max(bits.Len(uint(n)), 4)
-	return &nodeTable{shift: uint(64 - b), sets: make([][2]tableSlot, 1<<b)}
+func newInfoTable(n int) *infoTable {
+	// As many slots as four times the nodes, rounded up to a power of
+	// two: a set rarely holds more than four.
+	b := max(bits.Len(uint(n)), 2)
+	return &infoTable{shift: uint(64 - b), sets: make([][4]infoSlot, 1<<b)}
 }
 
-func (t *nodeTable) set(node *v1.Node) (*[2]tableSlot, uint64) {
-	// Fibonacci hashing of the address: objects are aligned, so the low
-	// bits alone would crowd a few sets.
-	h := uint64(addressOf(node)) * 0x9e3779b97f4a7c15
-	return &t.sets[h>>t.shift], h
-}
-
-// cached returns the entry the table holds for a node object, nil if
-// none; unchecked: the caller checks that it was made for node.
-func (e *nodeEntries) cached(node *v1.Node) *nodeEntry {
-	t := e.byNode.Load()
-	if t == nil {
-		return nil
+// infoAddress is the address of kube-scheduler's NodeInfo, 0 for another
+// implementation.
+func infoAddress(nodeInfo fwk.NodeInfo) uintptr {
+	if ni, ok := nodeInfo.(*framework.NodeInfo); ok {
+		return uintptr(unsafe.Pointer(ni))
 	}
-	set, _ := t.set(node)
-	for i := range set {
-		if set[i].node.Load() == addressOf(node) {
-			return set[i].entry.Load()
-		}
-	}
-	return nil
+	return 0
 }
 
-// requestedOn returns what kube-scheduler counts as requested in
-// nodeInfo, from the entry when it has the same generation's.
-func (e *nodeEntry) requestedOn(nodeInfo fwk.NodeInfo) demand.Vector {
-	if gen := nodeInfo.GetGeneration(); gen != e.reqGen || gen == 0 {
-		e.requested, e.reqGen = requestedOn(nodeInfo), gen
+// forInfo returns the entry of the node a NodeInfo holds, as
+// get(node.Name) does, and the node; nil and nil when it holds none.
+func (e *nodeEntries) forInfo(nodeInfo fwk.NodeInfo) (*nodeEntry, *v1.Node) {
+	addr := infoAddress(nodeInfo)
+	t := e.byInfo.Load()
+	var set *[4]infoSlot
+	var h uint64
+	if t != nil && addr != 0 {
+		// Fibonacci hashing: objects are aligned, so the low bits alone
+		// would crowd a few sets.
+		h = uint64(addr) * 0x9e3779b97f4a7c15
+		set = &t.sets[h>>t.shift]
 	}
-	return e.requested
-}
-
-// forNode returns the entry of a node object, as get(node.Name) does,
-// and the entry's current record when the table has it (nil otherwise).
-func (e *nodeEntries) forNode(node *v1.Node) (*nodeEntry, *nodeRecord) {
-	t := e.byNode.Load()
-	if t == nil {
-		return e.get(node.Name), nil
+	node := nodeInfo.Node()
+	if node == nil {
+		return nil, nil
 	}
-	set, h := t.set(node)
+	if set == nil {
+		return e.lookup(node), node
+	}
 	victim := -1
 	for i := range set {
-		k := set[i].node.Load()
-		if k == addressOf(node) {
-			x, r := set[i].entry.Load(), set[i].rec.Load()
-			if x != nil && r != nil {
-				// Independent loads: the entry's line and the record's
-				// are fetched together.
-				cur, made := x.rec.Load(), r.node
-				if cur == r && made == node {
-					return x, r
-				}
-				if cur != nil && cur.node == node {
-					set[i].rec.Store(cur)
-					return x, cur
-				}
+		k := set[i].info.Load()
+		if k == addr {
+			if x := set[i].entry.Load(); x != nil && x.node.Load() == node {
+				return x, node
 			}
 			victim = i
 			break
@@ -281,34 +263,32 @@ func (e *nodeEntries) forNode(node *v1.Node) (*nodeEntry, *nodeRecord) {
 		}
 	}
 	if victim < 0 {
-		// A full set: replace a slot picked by other bits of the hash
-		// (the low ones are zero: addresses are aligned).
-		victim = int(h>>32) & 1
+		// A full set: replace a slot picked by other bits of the hash.
+		victim = int(h>>32) & 3
 	}
-	x := e.get(node.Name)
-	cur := x.rec.Load()
-	if cur != nil && cur.node != nil && cur.node != node {
-		// The node's object was replaced: its old object's slot would
-		// keep that object and an old record alive until reused.
-		t.forget(cur.node, x)
-	}
-	set[victim].node.Store(0)
+	x := e.lookup(node)
+	set[victim].info.Store(0)
 	set[victim].entry.Store(x)
-	set[victim].rec.Store(cur)
-	set[victim].node.Store(addressOf(node))
-	return x, nil
+	set[victim].info.Store(addr)
+	return x, node
 }
 
-// forget empties the slot of an old node object of entry x, if any.
-func (t *nodeTable) forget(old *v1.Node, x *nodeEntry) {
-	set, _ := t.set(old)
-	for i := range set {
-		if set[i].node.Load() == addressOf(old) && set[i].entry.Load() == x {
-			set[i].node.Store(0)
-			set[i].entry.Store(nil)
-			set[i].rec.Store(nil)
-		}
+// lookup is get(node.Name), noting the node object the entry is for.
+func (e *nodeEntries) lookup(node *v1.Node) *nodeEntry {
+	x := e.get(node.Name)
+	if x.node.Load() != node {
+		x.node.Store(node)
 	}
+	return x
+}
+
+// requestedOn returns what kube-scheduler counts as requested in
+// nodeInfo, from the entry when it has the same generation's.
+func (e *nodeEntry) requestedOn(nodeInfo fwk.NodeInfo) demand.Vector {
+	if gen := nodeInfo.GetGeneration(); gen != e.reqGen || gen == 0 {
+		e.requested, e.reqGen = requestedOn(nodeInfo), gen
+	}
+	return e.requested
 }
 
 func (e *nodeEntries) get(name string) *nodeEntry {
@@ -346,8 +326,8 @@ func (e *nodeEntries) get(name string) *nodeEntry {
 		}
 	}
 	e.m.Store(&next)
-	if t := e.byNode.Load(); t == nil || len(t.sets) < len(next) {
-		e.byNode.Store(newNodeTable(len(next)))
+	if t := e.byInfo.Load(); t == nil || len(t.sets) < len(next) {
+		e.byInfo.Store(newInfoTable(len(next)))
 	}
 	return next[name]
 }

@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	st "k8s.io/kubernetes/pkg/scheduler/testing"
 
@@ -33,57 +34,65 @@ func TestNodeEntryUpdatesNotLost(t *testing.T) {
 	}
 }
 
-// TestNodeEntriesForNode: the table keyed by node objects returns the
-// entry the name map does, before and after the node's record knows the
-// object, after the node is updated (a new object of the same name), and
-// when many nodes share a table smaller than they are.
-func TestNodeEntriesForNode(t *testing.T) {
+// TestNodeEntriesForInfo: the table keyed by NodeInfos returns the entry
+// the name map does, when many nodes share a table smaller than they are,
+// after a node is updated (the same NodeInfo holds a new object), and for
+// a copy of a NodeInfo (as preemption filters).
+func TestNodeEntriesForInfo(t *testing.T) {
 	var e nodeEntries
 	snap := &poolSnapshot{}
-	nodes := make([]*v1.Node, 300)
-	for i := range nodes {
-		nodes[i] = st.MakeNode().Name(fmt.Sprintf("n%d", i)).Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "4", v1.ResourceMemory: "8Gi"}).Obj()
+	infos := make([]*framework.NodeInfo, 300)
+	for i := range infos {
+		infos[i] = framework.NewNodeInfo()
+		infos[i].SetNode(st.MakeNode().Name(fmt.Sprintf("n%d", i)).Capacity(map[v1.ResourceName]string{v1.ResourceCPU: "4", v1.ResourceMemory: "8Gi"}).Obj())
 	}
-	// A table of 32 slots for 300 nodes: most slots are shared.
-	e.get(nodes[0].Name)
-	e.byNode.Store(newNodeTable(1))
+	// A table of 16 slots for 300 nodes: most slots are shared.
+	e.get(infos[0].Node().Name)
+	e.byInfo.Store(newInfoTable(1))
 	check := func(round string) {
 		t.Helper()
-		for _, n := range nodes {
-			got, rec := e.forNode(n)
-			if want := e.get(n.Name); got != want {
-				t.Fatalf("%s: forNode(%s) is another node's entry", round, n.Name)
+		for _, ni := range infos {
+			got, node := e.forInfo(ni)
+			if node != ni.Node() {
+				t.Fatalf("%s: forInfo(%s) returned another node object", round, ni.Node().Name)
 			}
-			if rec != nil && rec != got.rec.Load() {
-				t.Fatalf("%s: forNode(%s) returned an old record", round, n.Name)
+			if want := e.get(node.Name); got != want {
+				t.Fatalf("%s: forInfo(%s) is another node's entry", round, node.Name)
 			}
-			rec, _, _ = got.poolOf(snap, n)
-			if rec.node != n {
-				t.Fatalf("%s: record of %s made for another object", round, n.Name)
+			rec, _, _ := got.poolOf(snap, node)
+			if rec.node != node {
+				t.Fatalf("%s: record of %s made for another object", round, node.Name)
 			}
-			if want := (demand.Vector{n.Status.Allocatable.Cpu().MilliValue(), 8 << 30}); rec.allocatable != want {
-				t.Fatalf("%s: allocatable of %s is %v, want %v", round, n.Name, rec.allocatable, want)
+			if want := (demand.Vector{node.Status.Allocatable.Cpu().MilliValue(), 8 << 30}); rec.allocatable != want {
+				t.Fatalf("%s: allocatable of %s is %v, want %v", round, node.Name, rec.allocatable, want)
 			}
 		}
 	}
 	check("first")
 	check("again")
-	updated := nodes[7].DeepCopy()
+	updated := infos[7].Node().DeepCopy()
 	updated.Status.Allocatable[v1.ResourceCPU] = resource.MustParse("2")
-	old := nodes[7]
-	nodes[7] = updated
-	x, _ := e.forNode(updated)
-	if e.cached(old) != nil {
-		t.Fatal("the replaced node object keeps its slot (and itself and its record alive)")
-	}
-	if y, _ := e.forNode(old); x != y {
-		t.Fatal("an updated node object has another entry")
+	copyOf7 := infos[7].Snapshot()
+	infos[7].SetNode(updated)
+	x, node := e.forInfo(infos[7])
+	if node != updated || x != e.get("n7") {
+		t.Fatal("an updated node has another entry")
 	}
 	if rec, _, _ := x.poolOf(snap, updated); rec.allocatable[demand.CPU] != 2000 {
 		t.Fatalf("allocatable of the updated node is %v, want 2 CPUs", rec.allocatable)
 	}
+	if y, old := e.forInfo(copyOf7); y != x || old == updated {
+		t.Fatal("a copy of the NodeInfo holding the old object has another entry, or the new object")
+	}
 	check("after the update")
+	var notOurs fwk.NodeInfo = otherNodeInfo{infos[3]}
+	if y, node := e.forInfo(notOurs); node != infos[3].Node() || y != e.get("n3") {
+		t.Fatal("a NodeInfo of another implementation has another entry")
+	}
 }
+
+// otherNodeInfo is a NodeInfo that is not kube-scheduler's type.
+type otherNodeInfo struct{ *framework.NodeInfo }
 
 // TestNodeEntryRequested: the requests an entry keeps follow every change
 // of the NodeInfo, a copy included (kube-scheduler's preemption filters

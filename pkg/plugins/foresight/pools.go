@@ -67,6 +67,16 @@ func (s *poolSnapshot) byName(name string) *pool {
 // whole when one changes so that Filter and Score read it without locks.
 type poolSnapshot struct {
 	pools []pool
+	// seq is unique to the snapshot: Filter's memos name the snapshot
+	// they were computed on by it (an address could be reused).
+	seq uint64
+}
+
+// snapshotSeq numbers pool snapshots.
+var snapshotSeq atomic.Uint64
+
+func newPoolSnapshot(n int) *poolSnapshot {
+	return &poolSnapshot{pools: make([]pool, 0, n), seq: snapshotSeq.Add(1)}
 }
 
 // poolIndex keeps the current poolSnapshot.
@@ -77,7 +87,7 @@ type poolIndex struct {
 
 func newPoolIndex(lister listers.ResourcePoolLister) *poolIndex {
 	idx := &poolIndex{lister: lister}
-	idx.current.Store(&poolSnapshot{})
+	idx.current.Store(newPoolSnapshot(0))
 	return idx
 }
 
@@ -90,7 +100,7 @@ func (idx *poolIndex) rebuild(logger klog.Logger) {
 		logger.Error(err, "Listing ResourcePools")
 		return
 	}
-	snap := &poolSnapshot{pools: make([]pool, 0, len(objs))}
+	snap := newPoolSnapshot(len(objs))
 	for _, o := range objs {
 		sel, err := metav1.LabelSelectorAsSelector(&o.Spec.NodeSelector)
 		if err != nil {
