@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"unsafe"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -30,6 +31,28 @@ func TestNodeEntryUpdatesNotLost(t *testing.T) {
 		r := e.load()
 		if len(r.view.parts) != 1 || !r.hasPool || r.node != node {
 			t.Fatalf("try %d: record lost an update: %d parts, pool known %v", i, len(r.view.parts), r.hasPool)
+		}
+		if got := e.seq.Load(); got != r.seq {
+			t.Fatalf("try %d: the entry names record %d, its record is %d: memos would be read for another record", i, got, r.seq)
+		}
+	}
+}
+
+// TestNodeEntryLayout: what Filter reads on a memo hit (the record
+// pointer, its seq, the node and the memos) lies in the entry's first
+// cache line, and entries take two whole lines, so that side by side each
+// one's first line is its own.
+func TestNodeEntryLayout(t *testing.T) {
+	var e nodeEntry
+	if size := unsafe.Sizeof(e); size != 128 {
+		t.Errorf("nodeEntry is %d bytes, want 128", size)
+	}
+	if end := unsafe.Offsetof(e.memo) + unsafe.Sizeof(e.memo); end > 64 {
+		t.Errorf("the memos end at byte %d of the entry, past its first cache line", end)
+	}
+	for name, off := range map[string]uintptr{"rec": unsafe.Offsetof(e.rec), "seq": unsafe.Offsetof(e.seq), "node": unsafe.Offsetof(e.node)} {
+		if off >= 64 {
+			t.Errorf("%s is at byte %d, past the first cache line", name, off)
 		}
 	}
 }
