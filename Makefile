@@ -88,7 +88,7 @@ bench-agent: ## Node agent cost: CPU share, heap, cgroup read cost, eBPF ns per 
 
 .PHONY: bench-scheduler
 bench-scheduler: ## Scheduling throughput and per-plugin latency, default vs Foresight profile (5,000 nodes, 10,000 pods; four rounds of both in alternating order, about 65 min with the Partition catch-up waits).
-	$(GO) test -timeout 120m -run '^$$' -bench SchedulingThroughput -benchtime 1x -v ./test/integration/ | grep -E 'Benchmark|p50=|pods/s|ratio|round [0-9]+:|^ok|FAIL'
+	$(GO) test -timeout 120m -run '^$$' -bench SchedulingThroughput -benchtime 1x -v ./test/integration/ | grep -E 'Benchmark|p50=|pods/s|ratio|round [0-9]+ \(|Partition writes|process while|^ok|FAIL'
 
 .PHONY: bench-forecast
 bench-forecast: ## Back-test every forecasting model and baseline on ../shared/traces (~12 min, one core), plus the forecast benchmarks.
