@@ -79,8 +79,6 @@ type Foresight struct {
 	roomless *refusedPods
 	// eligible is the set of nodes non-critical pods may use.
 	eligible *eligibility
-	// cycles numbers the scheduling cycles PreFilter sees.
-	cycles   atomic.Uint64
 	cache    *partitionCache
 	writer   *partitionWriter
 	recorder events.EventRecorder
@@ -236,8 +234,6 @@ type podState struct {
 	// predictions at the class's confidence and at the higher targets of
 	// pools, few enough to search.
 	predictions []confidencePrediction
-	// cycle is unique to the scheduling cycle that computed the state.
-	cycle uint64
 	// shape numbers what Filter reads of the state (shapeKey): pods of
 	// one shape share Filter's memos.
 	shape uint64
@@ -304,7 +300,7 @@ func (pl *Foresight) PreFilter(ctx context.Context, state fwk.CycleState, pod *v
 	if trial == nil {
 		pl.refused.remove(pod)
 	}
-	s.cycle, s.trial = pl.cycles.Add(1), trial
+	s.trial = trial
 	state.Write(stateKey, s)
 	pl.noteState(state, s)
 	var res *fwk.PreFilterResult
@@ -464,16 +460,14 @@ func (pl *Foresight) Filter(ctx context.Context, state fwk.CycleState, pod *v1.P
 	}
 	snap := pl.pools.snapshot()
 	gen := nodeInfo.GetGeneration()
-	if gen != 0 {
-		if m, ok := entry.recall(memoKey(s.shape, entry.seq.Load(), snap.seq, gen)); ok {
-			return m.status()
-		}
+	if m, ok := entry.recall(s.shape, snap.seq, gen); ok {
+		return m.status()
 	}
 	rec, p, err := entry.poolWith(nil, snap, node)
 	// remember stores the result computed on rec.
 	remember := func(code fwk.Code, reason string, score int64, scored bool) {
-		if m, ok := newMemoResult(code, reason, score, scored); ok && gen != 0 {
-			entry.remember(memoKey(s.shape, rec.seq, snap.seq, gen), s.shape, m)
+		if m, ok := newMemoResult(code, reason, score, scored); ok {
+			entry.remember(s.shape, rec.seq, snap.seq, gen, m)
 		}
 	}
 	if err != nil {
@@ -514,11 +508,9 @@ func (pl *Foresight) Score(ctx context.Context, state fwk.CycleState, pod *v1.Po
 		return 0, fwk.AsStatus(err)
 	}
 	if entry, node := pl.cacheFor(s).entries.forInfo(nodeInfo); node != nil {
-		if gen := nodeInfo.GetGeneration(); gen != 0 {
-			if m, ok := entry.recall(memoKey(s.shape, entry.seq.Load(), pl.pools.snapshot().seq, gen)); ok {
-				if v, scored := m.score(); scored {
-					return v, nil
-				}
+		if m, ok := entry.recall(s.shape, pl.pools.snapshot().seq, nodeInfo.GetGeneration()); ok {
+			if v, scored := m.score(); scored {
+				return v, nil
 			}
 		}
 	}

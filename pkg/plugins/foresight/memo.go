@@ -100,8 +100,15 @@ func (m memoResult) score() (int64, bool) {
 	return int64(m & 0xff), m&memoScored != 0
 }
 
-// recall returns the result stored under key, if any.
-func (e *nodeEntry) recall(key uint64) (memoResult, bool) {
+// recall returns the result stored for a pod shape on the node as it is
+// now: its current record, the pool snapshot snap and kube-scheduler's
+// NodeInfo generation gen (0, a NodeInfo never changed through
+// kube-scheduler's counter, has no memo).
+func (e *nodeEntry) recall(shape, snap uint64, gen int64) (memoResult, bool) {
+	if gen == 0 {
+		return 0, false
+	}
+	key := memoKey(shape, e.seq.Load(), snap, gen)
 	for i := range e.memo {
 		if w := e.memo[i].Load(); w&memoKeyMask == key&memoKeyMask && memoResult(w)&memoValid != 0 {
 			return memoResult(w), true
@@ -110,11 +117,15 @@ func (e *nodeEntry) recall(key uint64) (memoResult, bool) {
 	return 0, false
 }
 
-// remember stores a result under key, in the way of the pod's shape:
+// remember stores a result computed for a pod shape on record rec, pool
+// snapshot snap and NodeInfo generation gen, in the way of the shape:
 // pods of one shape replace their own older results, and up to memoWays
 // shapes keep theirs side by side.
-func (e *nodeEntry) remember(key, shape uint64, m memoResult) {
-	e.memo[shape%memoWays].Store(key&memoKeyMask | uint64(m))
+func (e *nodeEntry) remember(shape, rec, snap uint64, gen int64, m memoResult) {
+	if gen == 0 {
+		return
+	}
+	e.memo[shape%memoWays].Store(memoKey(shape, rec, snap, gen)&memoKeyMask | uint64(m))
 }
 
 // shapeIndex numbers pod shapes: equal shapes get one number, and a

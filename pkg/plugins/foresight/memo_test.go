@@ -70,8 +70,8 @@ func TestScoreUsesFilterMemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := memoKey(ps.shape, entry.seq.Load(), pl.pools.snapshot().seq, ni.GetGeneration())
-	m, ok := entry.recall(key)
+	snapSeq, gen := pl.pools.snapshot().seq, ni.GetGeneration()
+	m, ok := entry.recall(ps.shape, snapSeq, gen)
 	if !ok {
 		t.Fatal("Filter left no memo")
 	}
@@ -82,11 +82,11 @@ func TestScoreUsesFilterMemo(t *testing.T) {
 	// Score returns the memo, not its own result: a memo changed behind
 	// its back shows.
 	tampered, _ := newMemoResult(fwk.Success, "", reused+7, true)
-	entry.remember(key, ps.shape, tampered)
+	entry.remember(ps.shape, entry.seq.Load(), snapSeq, gen, tampered)
 	if got := score(filtered); got != reused+7 {
 		t.Errorf("Score = %d, want the memo's %d", got, reused+7)
 	}
-	entry.remember(key, ps.shape, m)
+	entry.remember(ps.shape, entry.seq.Load(), snapSeq, gen, m)
 
 	// The node's partitions change after Filter (another pod joins):
 	// Score must not use the stale result.
@@ -198,8 +198,7 @@ func TestFilterMemoFollowsChanges(t *testing.T) {
 		// memos surely), and with every memo cleared.
 		got, again, want := make([]outcome, len(pods)), make([]outcome, len(pods)), make([]outcome, len(pods))
 		for i := range pods {
-			key := memoKey(mustState(t, states[i]).shape, entry.seq.Load(), pl.pools.snapshot().seq, ni.GetGeneration())
-			if _, ok := entry.recall(key); ok {
+			if _, ok := entry.recall(mustState(t, states[i]).shape, pl.pools.snapshot().seq, ni.GetGeneration()); ok {
 				hits++
 			}
 			got[i] = run(i)
